@@ -1,0 +1,81 @@
+"""Parameters and FLOPs of Medusa versus MTI-Net (and the baselines) at the paper's settings.
+
+    python -m medusa_zoo.benchmarks.efficiency [--backbone hrnet18] [--markdown]
+
+Counts come from PyTorch's flop counter on the meta device (see ``medusa_zoo.models.flops``):
+multiply-adds of convolutions and matrix products, batch 1. The paper claims Medusa is 25%
+more efficient than previous approaches; ``ratio`` is Medusa / MTI-Net.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from ..models import ARCHITECTURES
+from ..models.flops import Cost, measure_cost
+from ..tasks import PASCAL_LABELS, get_task
+
+HEADS = ("stl", "mtl", "mtinet", "medusa")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A dataset's task set and input size, as in the MTI-Net reference code."""
+
+    name: str
+    tasks: tuple
+    input_size: tuple[int, int]
+
+
+SETTINGS = (
+    Setting("NYUD-v2 (4 tasks)", ("semseg", "depth", "normals", "edge"), (480, 640)),
+    Setting(
+        "PASCAL-Context (5 tasks)",
+        (get_task("semseg", labels=PASCAL_LABELS), "human_parts", "saliency", "edge", "normals"),
+        (512, 512),
+    ),
+)
+
+
+def setting_costs(setting: Setting, backbone: str = "hrnet18") -> dict[str, Cost]:
+    """Cost of each head type on ``setting``; STL is summed over one network per task."""
+    costs: dict[str, Cost] = {}
+    for head in HEADS:
+        arch = ARCHITECTURES.get(f"{head}_{backbone}")
+        if head == "stl":
+            parts = [measure_cost(arch.config([task]), setting.input_size) for task in setting.tasks]
+            costs[head] = Cost(sum(p.params for p in parts), sum(p.flops for p in parts), setting.input_size)
+        else:
+            costs[head] = measure_cost(arch.config(list(setting.tasks)), setting.input_size)
+    return costs
+
+
+def markdown_table(backbone: str = "hrnet18") -> str:
+    """The efficiency table as Markdown, one row per setting and head type."""
+    lines = [
+        "| setting | input | model | params (M) | GMACs | vs MTI-Net (params / MACs) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for setting in SETTINGS:
+        costs = setting_costs(setting, backbone)
+        ref = costs["mtinet"]
+        for head, cost in costs.items():
+            ratio = f"{cost.params / ref.params:.2f} / {cost.flops / ref.flops:.2f}"
+            size = "x".join(map(str, setting.input_size))
+            lines.append(
+                f"| {setting.name} | {size} | {head}_{backbone} | {cost.params / 1e6:.2f} | {cost.gmacs:.1f} | {ratio} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backbone", default="hrnet18")
+    args = parser.parse_args()
+    print(markdown_table(args.backbone))
+    print("\nstl = one network per task, summed. GMACs: batch 1, convolutions and matmuls only.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Typed exceptions raised by medusa_zoo.
+
+Every error a user can trigger with bad input derives from :class:`MedusaZooError`, so
+``except medusa_zoo.MedusaZooError`` catches all of them.  Each one also derives from the
+built-in exception a Python user would expect (``ValueError``, ``LookupError``,
+``FileNotFoundError``), and each message says what was wrong and what to do next.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MedusaZooError",
+    "InvalidImageError",
+    "ImageNotFoundError",
+    "UnknownNameError",
+    "UnknownModelError",
+    "UnknownBackboneError",
+    "UnknownTaskError",
+    "DuplicateNameError",
+    "IncompatibleConfigError",
+    "StateDictMismatchError",
+    "CheckpointError",
+]
+
+
+class MedusaZooError(Exception):
+    """Base class of every error raised on purpose by medusa_zoo."""
+
+
+class InvalidImageError(MedusaZooError, ValueError):
+    """An input given to ``predict`` / ``features`` is not a usable image."""
+
+
+class ImageNotFoundError(InvalidImageError, FileNotFoundError):
+    """An image path does not exist."""
+
+
+class UnknownNameError(MedusaZooError, LookupError):
+    """A name was looked up in a registry that does not hold it.
+
+    ``suggestions`` lists the closest registered names (possibly empty).
+    """
+
+    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.suggestions = list(suggestions or [])
+
+    def __str__(self) -> str:  # LookupError/KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class UnknownModelError(UnknownNameError):
+    """No architecture is registered under the requested name."""
+
+
+class UnknownBackboneError(UnknownNameError):
+    """The backbone name is neither one of ours nor a timm model."""
+
+
+class UnknownTaskError(UnknownNameError):
+    """The task kind or task name is not known."""
+
+
+class DuplicateNameError(MedusaZooError, ValueError):
+    """Something was registered twice under the same name."""
+
+
+class IncompatibleConfigError(MedusaZooError, ValueError):
+    """A model configuration (``config.json`` or keyword arguments) cannot be built."""
+
+
+class StateDictMismatchError(MedusaZooError, ValueError):
+    """Weights do not fit the architecture: missing, unexpected or mis-shaped tensors."""
+
+    def __init__(
+        self,
+        message: str,
+        missing: list[str] | None = None,
+        unexpected: list[str] | None = None,
+        mismatched: list[str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.missing = list(missing or [])
+        self.unexpected = list(unexpected or [])
+        self.mismatched = list(mismatched or [])
+
+
+class CheckpointError(MedusaZooError, OSError):
+    """A weights file or checkpoint folder is missing, unreadable or not ours."""

@@ -1,0 +1,25 @@
+"""Heads: everything between the backbone's feature maps and the per-task logits.
+
+``HEADS`` maps a head type name (``medusa``, ``mtinet``, ``mtl``, ``stl``) to a builder
+that needs only the backbone's :class:`~medusa_zoo.backbones.FeatureInfo`, the tasks'
+output sizes and the head's options.
+"""
+
+from .decoder import DecoderOutput, IndependentHeads, TaskHead
+from .hrnet_head import HRNetHead
+from .medusa import MASK_TYPES, MedusaHead
+from .mtinet import MTINetDecoder
+from .head_types import HEADS, HeadType, build_decoder
+
+__all__ = [
+    "HEADS",
+    "MASK_TYPES",
+    "DecoderOutput",
+    "HRNetHead",
+    "HeadType",
+    "IndependentHeads",
+    "MTINetDecoder",
+    "MedusaHead",
+    "TaskHead",
+    "build_decoder",
+]

@@ -1,0 +1,80 @@
+"""The Medusa task head: Shared Feature Attention per scale, then Multi-Scale Attention.
+
+Reconstructed from the paper (Spencer, Bowden, Hadfield, CVPRW 2022); the open choices are
+constructor options, with defaults recorded in MODEL_CARD.md:
+
+* ``mask``: ``"channel"`` (a full C x H x W sigmoid mask, MTAN-style), ``"spatial"``
+  (1 x H x W) or ``"none"`` (ablation: no SFA).
+* ``refine_blocks``: residual BasicBlocks refining the attended features at each scale.
+* ``scale_attention``: weight the scales by a per-pixel softmax before fusing (MSA); when
+  False the scales are simply concatenated (ablation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .blocks import basic_blocks, resize_to
+from .decoder import TaskHead
+from .hrnet_head import HRNetHead
+
+MASK_TYPES = ("channel", "spatial", "none")
+
+
+class SharedFeatureAttention(nn.Module):
+    """Masks the backbone features this task needs: ``a = sigmoid(f(F)) * F``."""
+
+    def __init__(self, channels: int, mask: str) -> None:
+        super().__init__()
+        hidden = max(channels // 4, 8)
+        mask_channels = channels if mask == "channel" else 1
+        self.mask = nn.Sequential(
+            nn.Conv2d(channels, hidden, 1, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, mask_channels, 1, bias=False),
+            nn.BatchNorm2d(mask_channels),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mask(x) * x
+
+
+class MedusaHead(TaskHead):
+    """One Medusa head: per scale SFA -> refinement -> initial prediction; then MSA fusion."""
+
+    def __init__(
+        self,
+        channels: Sequence[int],
+        out_channels: int,
+        mask: str = "channel",
+        refine_blocks: int = 2,
+        scale_attention: bool = True,
+    ) -> None:
+        super().__init__()
+        self.attend = nn.ModuleList(
+            SharedFeatureAttention(c, mask) if mask != "none" else nn.Identity() for c in channels
+        )
+        self.refine = nn.ModuleList(
+            basic_blocks(c, c, refine_blocks) if refine_blocks else nn.Identity() for c in channels
+        )
+        self.initial = nn.ModuleList(nn.Conv2d(c, out_channels, 1) for c in channels)
+        self.scale_logits = (
+            nn.ModuleList(nn.Conv2d(c, 1, 3, padding=1) for c in channels) if scale_attention else None
+        )
+        self.fusion = HRNetHead(channels, out_channels)
+
+    def forward(self, features: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        refined = [refine(attend(f)) for f, attend, refine in zip(features, self.attend, self.refine)]
+        initial = [head(g) for head, g in zip(self.initial, refined)]
+        if self.scale_logits is not None:
+            size = refined[0].shape[-2:]
+            logits = torch.cat([resize_to(conv(g), size) for conv, g in zip(self.scale_logits, refined)], dim=1)
+            weights = logits.softmax(dim=1)
+            refined = [weights[:, i : i + 1] * resize_to(g, size) for i, g in enumerate(refined)]
+        final, _ = self.fusion(refined)
+        return final, initial

@@ -1,0 +1,121 @@
+"""MTI-Net (Vandenhende, Georgoulis, Van Gool, ECCV 2020), following its reference design.
+
+Per scale, coarse to fine: initial task predictions (deep-supervised) whose inputs at finer
+scales include the propagated task features of the coarser scale; a feature propagation
+module (FPM) at every scale but the finest; multi-modal distillation at every scale; then a
+per-task HRNet head aggregating the four distilled scales. The modules couple the tasks:
+adding or removing a task changes every one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ..errors import IncompatibleConfigError
+from .blocks import BasicBlock, SEBlock, basic_blocks, resize_to
+from .decoder import DecoderOutput
+from .hrnet_head import HRNetHead
+
+
+class FeaturePropagation(nn.Module):
+    """Shares task features across tasks: a softmax-over-tasks mask on their concatenation,
+    reduced to one shared map, then a per-task SE gate plus each task's own features."""
+
+    def __init__(self, tasks: Sequence[str], channels: int) -> None:
+        super().__init__()
+        self.tasks = list(tasks)
+        shared = channels * len(self.tasks)
+        self.mask = nn.Sequential(
+            BasicBlock(shared, shared // 4), BasicBlock(shared // 4, shared // 4), nn.Conv2d(shared // 4, shared, 1)
+        )
+        self.reduce = BasicBlock(shared, channels)
+        self.gates = nn.ModuleDict({t: SEBlock(channels) for t in self.tasks})
+
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        concat = torch.cat([features[t] for t in self.tasks], dim=1)
+        b, _, h, w = concat.shape
+        n = len(self.tasks)
+        weights = self.mask(concat).view(b, n, -1, h, w).softmax(dim=1)
+        shared = self.reduce((weights * concat.view(b, n, -1, h, w)).view(b, -1, h, w))
+        return {t: self.gates[t](shared) + features[t] for t in self.tasks}
+
+
+class SpatialAttentionAdapter(nn.Module):
+    """``conv3x3(x) * sigmoid(conv3x3(x))``: what one task passes to another."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.features = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.attention = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x) * torch.sigmoid(self.attention(x))
+
+
+class MultiModalDistillation(nn.Module):
+    """``out_t = feat_t + sum over a != t of adapter_{t<-a}(feat_a)``."""
+
+    def __init__(self, tasks: Sequence[str], channels: int) -> None:
+        super().__init__()
+        self.tasks = list(tasks)
+        self.adapters = nn.ModuleDict(
+            {f"{t}__from__{a}": SpatialAttentionAdapter(channels) for t in self.tasks for a in self.tasks if a != t}
+        )
+
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out = {}
+        for t in self.tasks:
+            messages = [self.adapters[f"{t}__from__{a}"](features[a]) for a in self.tasks if a != t]
+            out[t] = features[t] + torch.stack(messages).sum(dim=0)
+        return out
+
+
+class MTINetDecoder(nn.Module):
+    """The joint MTI-Net decoder over all tasks (needs at least two)."""
+
+    def __init__(self, channels: Sequence[int], out_channels: dict[str, int]) -> None:
+        super().__init__()
+        if len(out_channels) < 2:
+            raise IncompatibleConfigError(
+                "MTI-Net distils information between tasks and needs at least two; "
+                "use an 'stl' architecture for a single task"
+            )
+        self.tasks = list(out_channels)
+        levels = range(len(channels))
+        coarsest = len(channels) - 1
+        self.refine = nn.ModuleList(
+            nn.ModuleDict(
+                {
+                    t: basic_blocks(channels[s] + (channels[s + 1] if s < coarsest else 0), channels[s], 2)
+                    for t in self.tasks
+                }
+            )
+            for s in levels
+        )
+        self.initial = nn.ModuleList(
+            nn.ModuleDict({t: nn.Conv2d(channels[s], k, 1) for t, k in out_channels.items()}) for s in levels
+        )
+        self.propagate = nn.ModuleList(FeaturePropagation(self.tasks, channels[s]) for s in levels if s > 0)
+        self.distill = nn.ModuleList(MultiModalDistillation(self.tasks, channels[s]) for s in levels)
+        self.aggregate = nn.ModuleDict({t: HRNetHead(channels, k) for t, k in out_channels.items()})
+
+    def forward(self, features: Sequence[torch.Tensor]) -> DecoderOutput:
+        num = len(features)
+        task_features: list[dict[str, torch.Tensor]] = [{} for _ in range(num)]
+        deep: dict[str, list[torch.Tensor]] = {t: [None] * num for t in self.tasks}  # type: ignore[list-item]
+        propagated: dict[str, torch.Tensor] | None = None
+        for s in reversed(range(num)):
+            for t in self.tasks:
+                x = features[s]
+                if propagated is not None:
+                    x = torch.cat([x, resize_to(propagated[t], x.shape[-2:])], dim=1)
+                task_features[s][t] = self.refine[s][t](x)
+                deep[t][s] = self.initial[s][t](task_features[s][t])
+            if s > 0:
+                propagated = self.propagate[s - 1](task_features[s])
+        distilled = [self.distill[s](task_features[s]) for s in range(num)]
+        logits = {t: self.aggregate[t]([distilled[s][t] for s in range(num)])[0] for t in self.tasks}
+        return logits, deep

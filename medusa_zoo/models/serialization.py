@@ -1,0 +1,109 @@
+"""Saving and loading networks as ``config.json`` + ``model.safetensors`` (no pickle)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from ..errors import CheckpointError, StateDictMismatchError
+from .card import model_card
+from .config import ModelConfig
+
+if TYPE_CHECKING:
+    from .network import MultiTaskNet
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+_LISTED = 8  # keys named per category in a mismatch message
+
+
+def save_pretrained(model: MultiTaskNet, directory: str | Path) -> Path:
+    """Write the model's config, weights and card into ``directory`` (created if needed).
+
+    Each file is written to a temporary name and renamed, so an interrupted save never
+    leaves a truncated file under the final name.
+    """
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    _atomic_write(directory / WEIGHTS_NAME, lambda path: save_file(state, path, metadata={"format": "pt"}))
+    config_text = json.dumps(model.config.to_dict(), indent=2) + "\n"
+    _atomic_write(directory / CONFIG_NAME, lambda path: Path(path).write_text(config_text))
+    card = model_card(model)
+    _atomic_write(directory / "README.md", lambda path: Path(path).write_text(card))
+    return directory
+
+
+def read_config(directory: Path) -> ModelConfig:
+    """Parse and validate ``directory/config.json``."""
+    path = directory / CONFIG_NAME
+    if not path.is_file():
+        raise CheckpointError(
+            f"{path} does not exist; a model folder needs {CONFIG_NAME} and {WEIGHTS_NAME} "
+            "as written by model.save_pretrained()"
+        )
+    try:
+        raw = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as bad:
+        raise CheckpointError(f"{path} is not valid JSON ({bad}); re-save the model with save_pretrained()") from None
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{path} must hold a JSON object, got {type(raw).__name__}")
+    return ModelConfig.from_dict(raw)
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """Load a safetensors file onto the CPU, with an error naming the file if it is unusable."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist; save the model with save_pretrained() first")
+    try:
+        return load_file(path, device="cpu")
+    except (SafetensorError, OSError, ValueError) as bad:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({bad}); re-download or re-save it") from None
+
+
+def load_state_strict(model: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
+    """Copy ``state`` into ``model``, refusing any missing, unexpected or mis-shaped tensor."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    mismatched = sorted(
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+        for k in set(expected) & set(state)
+        if state[k].shape != expected[k].shape
+    )
+    if missing or unexpected or mismatched:
+        parts = [
+            f"{label} ({len(keys)}): {', '.join(keys[:_LISTED])}{', ...' if len(keys) > _LISTED else ''}"
+            for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", mismatched))
+            if keys
+        ]
+        raise StateDictMismatchError(
+            f"weights in {source} do not fit this architecture; " + "; ".join(parts)
+            + ". Load them with the config they were saved with.",
+            missing,
+            unexpected,
+            mismatched,
+        )
+    model.load_state_dict(state, strict=True)
+
+
+def _atomic_write(path: Path, write: object) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(temporary)  # type: ignore[operator]
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

@@ -1,0 +1,72 @@
+"""The registered architectures: rows of data, one per (head type, backbone) pair.
+
+A name is ``<head>_<backbone>``, e.g. ``medusa_hrnet18``; every head type and backbone
+builds with random weights from its row alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..backbones import BACKBONES
+from ..errors import UnknownModelError
+from ..heads import HEADS
+from ..registry import Registry
+from ..tasks import Task
+from .config import ModelConfig, Preprocessing, TaskLike, resolve_tasks
+
+NYUD_TASKS = ("semseg", "depth", "normals", "edge")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A registry row: head type, backbone, default tasks and the design input size (H, W)."""
+
+    name: str
+    head: str
+    backbone: str
+    tasks: tuple[str, ...]
+    input_size: tuple[int, int]
+    head_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        """One line for listings."""
+        return f"{HEADS.get(self.head).description}; backbone {self.backbone}"
+
+    def config(self, tasks: list[TaskLike] | tuple[TaskLike, ...] | None = None, **head_options: Any) -> ModelConfig:
+        """The :class:`ModelConfig` of this architecture for ``tasks`` (default: the row's)."""
+        chosen: tuple[Task, ...] = resolve_tasks(tasks if tasks is not None else self.tasks)
+        return ModelConfig(
+            head=self.head,
+            backbone=BACKBONES.get(self.backbone),
+            tasks=chosen,
+            head_options={**self.head_options, **head_options},
+            preprocessing=Preprocessing(input_size=self.input_size),
+            arch=self.name,
+        )
+
+
+ARCHITECTURES: Registry[Architecture] = Registry("architecture", UnknownModelError)
+
+_BACKBONE_SIZES = {"hrnet18": (480, 640), "resnet18": (480, 640), "resnet50": (480, 640), "regnetx002": (192, 256)}
+# MTI-Net's propagation module concatenates all tasks' features at the coarsest level:
+# on ResNet-50's 2048 channels that is ~40M parameters per module, a design nobody uses.
+_SKIPPED = {("mtinet", "resnet50")}
+
+for _backbone, _size in _BACKBONE_SIZES.items():
+    for _head in HEADS.names():
+        if (_head, _backbone) in _SKIPPED:
+            continue
+        ARCHITECTURES.register(
+            f"{_head}_{_backbone}",
+            Architecture(
+                name=f"{_head}_{_backbone}",
+                head=_head,
+                backbone=_backbone,
+                tasks=NYUD_TASKS[:1] if HEADS.get(_head).max_tasks == 1 else NYUD_TASKS,
+                input_size=_size,
+            ),
+        )
