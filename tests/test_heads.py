@@ -81,6 +81,6 @@ def test_hrnet18_backbone_contract() -> None:
     model = medusa_zoo.load("mtl_hrnet18", tasks=["depth"], pretrained=False)
     assert model.feature_info == FeatureInfo((18, 36, 72, 144), (4, 8, 16, 32))
     resnet = medusa_zoo.load("mtl_resnet18", tasks=["depth"], pretrained=False)
-    assert resnet.feature_info == FeatureInfo((64, 128, 256, 512), (4, 8, 8, 8))
+    assert resnet.feature_info == FeatureInfo((64, 128, 128, 128), (4, 8, 8, 8))  # capped at 128
     light = medusa_zoo.load("mtl_regnetx002", tasks=["depth"], pretrained=False)
     assert sum(p.numel() for p in light.backbone.parameters()) <= 3_000_000

@@ -6,6 +6,7 @@ backbones, and nothing in it is imported or executed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +41,8 @@ class Preprocessing:
     def from_config(cls, config: Mapping[str, Any]) -> Preprocessing:
         """Inverse of :meth:`to_config`, checking lengths and signs."""
         mean, std, size = (tuple(config[k]) for k in ("mean", "std", "input_size"))
-        if len(mean) != 3 or len(std) != 3 or any(s <= 0 for s in std):
+        finite = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (*mean, *std))
+        if len(mean) != 3 or len(std) != 3 or not finite or any(s <= 0 for s in std):
             raise IncompatibleConfigError(f"preprocessing needs 3 means and 3 positive stds, got {mean} / {std}")
         if len(size) != 2 or any(int(s) < 1 for s in size):
             raise IncompatibleConfigError(f"preprocessing input_size must be [H, W], got {list(size)}")
