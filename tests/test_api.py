@@ -32,7 +32,9 @@ def test_list_models_sorted_and_filtered() -> None:
     for expected in ("medusa_hrnet18", "mtinet_hrnet18", "mtl_resnet50", "stl_regnetx002", "medusa_resnet18"):
         assert expected in names
     assert medusa_zoo.list_models("medusa_*") == [n for n in names if n.startswith("medusa_")]
-    assert medusa_zoo.list_models("*_hrnet18") == ["medusa_hrnet18", "mtinet_hrnet18", "mtl_hrnet18", "stl_hrnet18"]
+    assert medusa_zoo.list_models("*_hrnet18") == [
+        "medusa_hrnet18", "mtinet_hrnet18", "mtl_hrnet18", "padnet_hrnet18", "stl_hrnet18"
+    ]
     assert medusa_zoo.list_models(pretrained=True) == []
 
 
@@ -85,8 +87,9 @@ def test_head_options_reach_the_head() -> None:
 def test_task_count_rules() -> None:
     with pytest.raises(medusa_zoo.IncompatibleConfigError, match="one model per task"):
         medusa_zoo.load("stl_regnetx002", tasks=["semseg", "depth"], pretrained=False)
-    with pytest.raises(medusa_zoo.IncompatibleConfigError, match="at least two"):
-        medusa_zoo.load("mtinet_regnetx002", tasks=["semseg"], pretrained=False)
+    for joint in ("mtinet_regnetx002", "padnet_regnetx002"):
+        with pytest.raises(medusa_zoo.IncompatibleConfigError, match="at least two"):
+            medusa_zoo.load(joint, tasks=["semseg"], pretrained=False)
     with pytest.raises(medusa_zoo.IncompatibleConfigError, match="unique"):
         medusa_zoo.load("mtl_regnetx002", tasks=["depth", "depth"], pretrained=False)
     custom = medusa_zoo.get_task("semseg", num_classes=21)

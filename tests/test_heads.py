@@ -38,12 +38,20 @@ def test_medusa_heads_do_not_read_each_other() -> None:
     assert not torch.equal(before["depth"], after["depth"])
 
 
-def test_mtinet_couples_tasks() -> None:
-    decoder = build_decoder("mtinet", INFO, {"semseg": 5, "depth": 1}, {})
+@pytest.mark.parametrize(("head", "depth_module"), [("mtinet", "refine.3.depth"), ("padnet", "initial_features.depth")])
+def test_task_interaction_decoders_couple_tasks(head: str, depth_module: str) -> None:
+    decoder = build_decoder(head, INFO, {"semseg": 5, "depth": 1}, {})
     before = _outputs(decoder)
-    _perturb(decoder.refine[3]["depth"])  # depth's coarsest initial module
+    _perturb(decoder.get_submodule(depth_module))
     after = _outputs(decoder)
-    assert not torch.equal(before["semseg"], after["semseg"]), "distillation/propagation should carry depth into semseg"
+    assert not torch.equal(before["semseg"], after["semseg"]), "distillation should carry depth into semseg"
+
+
+def test_padnet_supervises_its_fused_initial_prediction() -> None:
+    decoder = build_decoder("padnet", INFO, {"semseg": 5, "depth": 1}, {})
+    logits, deep = decoder(_features())
+    assert logits["semseg"].shape == (2, 5, 16, 16)
+    assert [tuple(d.shape) for d in deep["depth"]] == [(2, 1, 16, 16)]
 
 
 @pytest.mark.parametrize("head", ["medusa", "mtinet"])

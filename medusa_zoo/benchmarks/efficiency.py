@@ -16,7 +16,7 @@ from ..models import ARCHITECTURES
 from ..models.flops import Cost, measure_cost
 from ..tasks import PASCAL_LABELS, get_task
 
-HEADS = ("stl", "mtl", "mtinet", "medusa")
+HEADS = ("stl", "mtl", "padnet", "mtinet", "medusa")
 
 
 @dataclass(frozen=True)

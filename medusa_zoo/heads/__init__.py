@@ -1,6 +1,6 @@
 """Heads: everything between the backbone's feature maps and the per-task logits.
 
-``HEADS`` maps a head type name (``medusa``, ``mtinet``, ``mtl``, ``stl``) to a builder
+``HEADS`` maps a head type name (``medusa``, ``mtinet``, ``padnet``, ``mtl``, ``stl``) to a builder
 that needs only the backbone's :class:`~medusa_zoo.backbones.FeatureInfo`, the tasks'
 output sizes and the head's options.
 """
@@ -9,6 +9,7 @@ from .decoder import DecoderOutput, IndependentHeads, TaskHead
 from .hrnet_head import HRNetHead
 from .medusa import MASK_TYPES, MedusaHead
 from .mtinet import MTINetDecoder
+from .padnet import PADNetDecoder
 from .head_types import HEADS, HeadType, build_decoder
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "IndependentHeads",
     "MTINetDecoder",
     "MedusaHead",
+    "PADNetDecoder",
     "TaskHead",
     "build_decoder",
 ]

@@ -63,3 +63,25 @@ class SEBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weights = self.gate(x.mean(dim=(2, 3)))
         return x * weights[:, :, None, None]
+
+
+class Bottleneck(nn.Module):
+    """The ResNet bottleneck (1x1 -> 3x3 -> 1x1, expansion 4); projection shortcut on width change."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        width = out_channels // 4
+        self.body = nn.Sequential(
+            conv_bn_relu(in_channels, width, 1),
+            conv_bn_relu(width, width, 3),
+            nn.Conv2d(width, out_channels, 1, bias=False),
+            nn.BatchNorm2d(out_channels),
+        )
+        self.shortcut: nn.Module = nn.Identity()
+        if in_channels != out_channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels)
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.body(x) + self.shortcut(x), inplace=True)

@@ -16,6 +16,7 @@ from .decoder import IndependentHeads, TaskHead
 from .hrnet_head import HRNetHead
 from .medusa import MASK_TYPES, MedusaHead
 from .mtinet import MTINetDecoder
+from .padnet import PADNetDecoder
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ HEADS.register("medusa", HeadType("medusa", "Medusa: per-task SFA + MSA heads on
 HEADS.register("mtl", HeadType("mtl", "hard parameter sharing: one HRNet head per task", HRNetHead))
 HEADS.register("stl", HeadType("stl", "single-task learning: one backbone, one HRNet head", HRNetHead, max_tasks=1))
 HEADS.register("mtinet", HeadType("mtinet", "MTI-Net: multi-scale task interaction decoder", joint=MTINetDecoder))
+HEADS.register("padnet", HeadType("padnet", "PAD-Net: single-scale multi-modal distillation", joint=PADNetDecoder))
 
 
 def _check_options(head: HeadType, options: Mapping[str, Any]) -> None:

@@ -73,16 +73,21 @@ class MultiModalDistillation(nn.Module):
         return out
 
 
+def require_several_tasks(design: str, out_channels: dict[str, int]) -> None:
+    """Task-interaction decoders distil between tasks: refuse a single task with a clear error."""
+    if len(out_channels) < 2:
+        raise IncompatibleConfigError(
+            f"{design} distils information between tasks and needs at least two; "
+            "use an 'stl' architecture for a single task"
+        )
+
+
 class MTINetDecoder(nn.Module):
     """The joint MTI-Net decoder over all tasks (needs at least two)."""
 
     def __init__(self, channels: Sequence[int], out_channels: dict[str, int]) -> None:
         super().__init__()
-        if len(out_channels) < 2:
-            raise IncompatibleConfigError(
-                "MTI-Net distils information between tasks and needs at least two; "
-                "use an 'stl' architecture for a single task"
-            )
+        require_several_tasks("MTI-Net", out_channels)
         self.tasks = list(out_channels)
         levels = range(len(channels))
         coarsest = len(channels) - 1
