@@ -19,6 +19,7 @@ from .models.flops import measure_cost
 from .models.serialization import WEIGHTS_NAME, load_state_strict, read_config, read_weights
 
 LOCAL_PREFIX = "local-dir:"
+HUB_PREFIX = "hf-hub:"
 
 
 def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
@@ -70,8 +71,9 @@ def load(
 ) -> MultiTaskNet:
     """Build a registered architecture, or load a saved model, ready for inference.
 
-    ``name`` is an architecture (``"medusa_hrnet18"``, see :func:`list_models`) or
-    ``"local-dir:PATH"`` for a folder written by ``save_pretrained``. ``pretrained=False``
+    ``name`` is an architecture (``"medusa_hrnet18"``, see :func:`list_models`), an
+    ``"arch.tag"`` checkpoint name (none are published yet) or ``"local-dir:PATH"`` for a
+    folder written by ``save_pretrained``. ``pretrained=False``
     gives random weights (``tasks`` and head options then choose what to build);
     ``device="auto"`` picks CUDA when available; ``dtype`` may be ``"bfloat16"`` or, on
     CUDA, ``"float16"``. The model is returned in eval mode.
@@ -84,12 +86,18 @@ def load(
                 "a saved model's tasks and head options come from its config.json; do not pass tasks= or options"
             )
         model = _load_local(Path(name[len(LOCAL_PREFIX) :]).expanduser())
+    elif name.startswith(HUB_PREFIX):
+        raise CheckpointError(
+            f"{name!r}: loading from the Hugging Face Hub is not supported by this version yet; download the "
+            "repo folder (config.json + model.safetensors) and load it with 'local-dir:PATH'"
+        )
     else:
-        architecture = ARCHITECTURES.get(name)
-        if pretrained:
+        arch_name, _, tag = name.partition(".")
+        architecture = ARCHITECTURES.get(arch_name)
+        if pretrained or tag:
             raise CheckpointError(
-                f"no pretrained weights are published for {name!r} yet; pass pretrained=False for random "
-                "weights, or load a folder saved with save_pretrained() via 'local-dir:PATH'"
+                f"no pretrained weights are published for {name!r} yet; pass {arch_name!r} with pretrained=False "
+                "for random weights, or load a folder saved with save_pretrained() via 'local-dir:PATH'"
             )
         model = MultiTaskNet(architecture.config(tasks, **head_options), backbone_pretrained=backbone_pretrained)
     return model.to(device=target, dtype=precision).eval()

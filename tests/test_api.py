@@ -53,9 +53,12 @@ def test_registry_refuses_duplicates() -> None:
     assert registry.get("a") == 1
 
 
-def test_pretrained_without_checkpoint_says_what_to_do() -> None:
-    with pytest.raises(medusa_zoo.CheckpointError, match="pretrained=False"):
-        medusa_zoo.load("medusa_hrnet18")
+@pytest.mark.parametrize("name", ["medusa_hrnet18", "medusa_hrnet18.synthrooms", "hf-hub:org/repo@main"])
+def test_pretrained_without_checkpoint_says_what_to_do(name: str) -> None:
+    with pytest.raises(medusa_zoo.CheckpointError, match="pretrained=False|local-dir:PATH"):
+        medusa_zoo.load(name)
+    with pytest.raises(medusa_zoo.UnknownModelError, match="medusa_hrnet18"):
+        medusa_zoo.load("medusa_hrnet81.synthrooms")
 
 
 def test_model_info_measures_params_and_flops() -> None:
