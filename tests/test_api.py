@@ -180,3 +180,8 @@ def _text_file(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("not an image")
     return str(path)
+
+
+def test_bad_option_values_are_config_errors() -> None:
+    with pytest.raises(medusa_zoo.IncompatibleConfigError, match="cannot be built"):
+        medusa_zoo.load("medusa_regnetx002", pretrained=False, refine_blocks="two")

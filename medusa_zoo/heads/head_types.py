@@ -75,9 +75,12 @@ def build_decoder(
         )
     if not out_channels:
         raise IncompatibleConfigError("a model needs at least one task")
-    if head.task_head is not None:
-        return IndependentHeads(
-            {t: head.task_head(info.channels, k, **options) for t, k in out_channels.items()}
-        )
-    return head.joint(info.channels, dict(out_channels), **options)  # type: ignore[misc]
+    try:
+        if head.task_head is not None:
+            return IndependentHeads({t: head.task_head(info.channels, k, **options) for t, k in out_channels.items()})
+        return head.joint(info.channels, dict(out_channels), **options)  # type: ignore[misc]
+    except (TypeError, ValueError) as bad:
+        if isinstance(bad, IncompatibleConfigError):
+            raise
+        raise IncompatibleConfigError(f"head {head.name!r} cannot be built with options {dict(options)}: {bad}") from None
 

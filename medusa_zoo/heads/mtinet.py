@@ -110,17 +110,16 @@ class MTINetDecoder(nn.Module):
     def forward(self, features: Sequence[torch.Tensor]) -> DecoderOutput:
         num = len(features)
         task_features: list[dict[str, torch.Tensor]] = [{} for _ in range(num)]
-        deep: dict[str, list[torch.Tensor]] = {t: [None] * num for t in self.tasks}  # type: ignore[list-item]
         propagated: dict[str, torch.Tensor] | None = None
-        for s in reversed(range(num)):
+        for s in reversed(range(num)):  # coarse to fine
             for t in self.tasks:
                 x = features[s]
                 if propagated is not None:
                     x = torch.cat([x, resize_to(propagated[t], x.shape[-2:])], dim=1)
                 task_features[s][t] = self.refine[s][t](x)
-                deep[t][s] = self.initial[s][t](task_features[s][t])
             if s > 0:
                 propagated = self.propagate[s - 1](task_features[s])
+        deep = {t: [self.initial[s][t](task_features[s][t]) for s in range(num)] for t in self.tasks}
         distilled = [self.distill[s](task_features[s]) for s in range(num)]
         logits = {t: self.aggregate[t]([distilled[s][t] for s in range(num)])[0] for t in self.tasks}
         return logits, deep

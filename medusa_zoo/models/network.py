@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..backbones import TimmBackbone
+from ..backbones import FeatureInfo, TimmBackbone
 from ..errors import InvalidImageError, UnknownTaskError
 from ..heads import build_decoder
 from ..inputs import ImageInput, to_image_list
@@ -49,8 +49,8 @@ class MultiTaskNet(nn.Module):
         self.register_buffer("pixel_std", std, persistent=False)
 
     @property
-    def feature_info(self):  # noqa: ANN201 - FeatureInfo, re-exported for users
-        """Channels and stride of each backbone level."""
+    def feature_info(self) -> FeatureInfo:
+        """Channels and stride of each level the heads read."""
         return self.backbone.feature_info
 
     @property
@@ -77,7 +77,10 @@ class MultiTaskNet(nn.Module):
 
     @torch.inference_mode()
     def predict(
-        self, images: ImageInput | Sequence[ImageInput], tasks: Sequence[str] | None = None
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        tasks: Sequence[str] | None = None,
+        batch_size: int = 8,
     ) -> Prediction | list[Prediction]:
         """Post-processed predictions at each image's own size, on the CPU.
 
@@ -85,12 +88,13 @@ class MultiTaskNet(nn.Module):
         [0, 1]) or a list of these. Returns one dict per image (a list for lists and BCHW
         tensors) mapping each requested task to: segmentation (H, W) int64 labels, depth
         (H, W) metres, normals (3, H, W) unit vectors, edge / saliency (H, W) probabilities.
+        Same-size images run together, ``batch_size`` at a time.
         """
         wanted = self._task_names(tasks)
         tensors, batched = to_image_list(images, min_size=self.feature_info.max_stride)
         results: list[Prediction] = [{} for _ in tensors]
         with self._eval():
-            for indices, batch, (h, w) in self._batches(tensors):
+            for indices, batch, (h, w) in self._batches(tensors, batch_size):
                 logits = self(batch).logits
                 for name in wanted:
                     prediction = self.tasks[name].postprocess(logits[name][..., :h, :w]).cpu()
