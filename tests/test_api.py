@@ -185,3 +185,13 @@ def _text_file(tmp_path):
 def test_bad_option_values_are_config_errors() -> None:
     with pytest.raises(medusa_zoo.IncompatibleConfigError, match="cannot be built"):
         medusa_zoo.load("medusa_regnetx002", pretrained=False, refine_blocks="two")
+
+
+def test_outputs_are_ordinary_tensors_for_downstream_training(light: medusa_zoo.MultiTaskNet) -> None:
+    prediction = light.predict(torch.rand(3, 64, 64))["depth"]
+    feats = light.features(torch.rand(2, 3, 64, 64))
+    assert not prediction.is_inference() and not feats.embedding.is_inference()
+    probe = torch.nn.Linear(feats.embedding.shape[1], 1)
+    loss = (probe(feats.embedding).squeeze(1) - prediction.mean()).pow(2).mean()
+    loss.backward()  # would raise for inference tensors saved for backward
+    assert probe.weight.grad is not None and not feats.embedding.requires_grad

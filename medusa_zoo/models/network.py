@@ -75,7 +75,6 @@ class MultiTaskNet(nn.Module):
         images = images.to(self.device)
         return ((images - self.pixel_mean) / self.pixel_std).to(self.dtype)
 
-    @torch.inference_mode()
     def predict(
         self,
         images: ImageInput | Sequence[ImageInput],
@@ -88,23 +87,30 @@ class MultiTaskNet(nn.Module):
         [0, 1]) or a list of these. Returns one dict per image (a list for lists and BCHW
         tensors) mapping each requested task to: segmentation (H, W) int64 labels, depth
         (H, W) metres, normals (3, H, W) unit vectors, edge / saliency (H, W) probabilities.
-        Same-size images run together, ``batch_size`` at a time.
+        Same-size images run together, ``batch_size`` at a time. The network runs under
+        ``torch.inference_mode``; the returned tensors are ordinary ones (usable as training
+        targets), each owning its memory.
         """
         wanted = self._task_names(tasks)
         tensors, batched = to_image_list(images, min_size=self.feature_info.max_stride)
         results: list[Prediction] = [{} for _ in tensors]
-        with self._eval():
+        with self._eval(), torch.inference_mode():
             for indices, batch, (h, w) in self._batches(tensors, batch_size):
                 logits = self(batch).logits
                 for name in wanted:
                     prediction = self.tasks[name].postprocess(logits[name][..., :h, :w]).cpu()
                     for row, index in enumerate(indices):
                         results[index][name] = prediction[row]
+        results = [{name: value.clone() for name, value in result.items()} for result in results]
         return results if batched else results[0]
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def features(self, images: ImageInput | Sequence[ImageInput]) -> Features:
-        """Universal features of one image or a batch of same-size images (see :class:`Features`)."""
+        """Universal features of one image or a batch of same-size images (see :class:`Features`).
+
+        Computed without gradients but outside inference mode, so the tensors can feed a
+        downstream model that is being trained.
+        """
         tensors, _ = to_image_list(images, min_size=self.feature_info.max_stride)
         sizes = {tuple(t.shape[-2:]) for t in tensors}
         if len(sizes) > 1:
