@@ -52,21 +52,16 @@ class Architecture:
 ARCHITECTURES: Registry[Architecture] = Registry("architecture", UnknownModelError)
 
 _BACKBONE_SIZES = {"hrnet18": (480, 640), "resnet18": (480, 640), "resnet50": (480, 640), "regnetx002": (192, 256)}
-# MTI-Net's propagation module concatenates all tasks' features at the coarsest level:
-# on ResNet-50's 2048 channels that is ~40M parameters per module, a design nobody uses.
-_SKIPPED = {("mtinet", "resnet50")}
 
-for _backbone, _size in _BACKBONE_SIZES.items():
-    for _head in HEADS.names():
-        if (_head, _backbone) in _SKIPPED:
-            continue
-        ARCHITECTURES.register(
-            f"{_head}_{_backbone}",
-            Architecture(
-                name=f"{_head}_{_backbone}",
-                head=_head,
-                backbone=_backbone,
-                tasks=NYUD_TASKS[:1] if HEADS.get(_head).max_tasks == 1 else NYUD_TASKS,
-                input_size=_size,
-            ),
-        )
+
+def _register_architectures() -> None:
+    for backbone, size in _BACKBONE_SIZES.items():
+        for head in HEADS.names():
+            single = HEADS.get(head).max_tasks == 1
+            name = f"{head}_{backbone}"
+            ARCHITECTURES.register(
+                name, Architecture(name, head, backbone, NYUD_TASKS[:1] if single else NYUD_TASKS, size)
+            )
+
+
+_register_architectures()
