@@ -23,6 +23,13 @@ def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 1) -> n
     )
 
 
+def shortcut(in_channels: int, out_channels: int) -> nn.Module:
+    """Residual shortcut: identity, or a 1x1 conv + BN projection when the width changes."""
+    if in_channels == out_channels:
+        return nn.Identity()
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
+
+
 class BasicBlock(nn.Module):
     """The ResNet basic block; a 1x1 conv + BN projection shortcut when channels change."""
 
@@ -32,11 +39,7 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
-        self.shortcut: nn.Module = nn.Identity()
-        if in_channels != out_channels:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels)
-            )
+        self.shortcut = shortcut(in_channels, out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(self.bn1(self.conv1(x)), inplace=True)
@@ -77,11 +80,7 @@ class Bottleneck(nn.Module):
             nn.Conv2d(width, out_channels, 1, bias=False),
             nn.BatchNorm2d(out_channels),
         )
-        self.shortcut: nn.Module = nn.Identity()
-        if in_channels != out_channels:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels)
-            )
+        self.shortcut = shortcut(in_channels, out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.body(x) + self.shortcut(x), inplace=True)

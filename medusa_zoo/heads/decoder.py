@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..errors import IncompatibleConfigError
+
 DecoderOutput = tuple[dict[str, torch.Tensor], dict[str, list[torch.Tensor]]]
 
 
@@ -38,3 +40,12 @@ class IndependentHeads(nn.Module):
         for name, head in self.heads.items():
             logits[name], deep[name] = head(features)
         return logits, deep
+
+
+def require_several_tasks(design: str, out_channels: dict[str, int]) -> None:
+    """Task-interaction decoders distil between tasks: refuse a single task with a clear error."""
+    if len(out_channels) < 2:
+        raise IncompatibleConfigError(
+            f"{design} distils information between tasks and needs at least two; "
+            "use an 'stl' architecture for a single task"
+        )

@@ -79,8 +79,8 @@ def build_decoder(
         if head.task_head is not None:
             return IndependentHeads({t: head.task_head(info.channels, k, **options) for t, k in out_channels.items()})
         return head.joint(info.channels, dict(out_channels), **options)  # type: ignore[misc]
+    except IncompatibleConfigError:
+        raise
     except (TypeError, ValueError) as bad:
-        if isinstance(bad, IncompatibleConfigError):
-            raise
         raise IncompatibleConfigError(f"head {head.name!r} cannot be built with options {dict(options)}: {bad}") from None
 

@@ -14,9 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..errors import IncompatibleConfigError
 from .blocks import BasicBlock, SEBlock, basic_blocks, resize_to
-from .decoder import DecoderOutput
+from .decoder import DecoderOutput, require_several_tasks
 from .hrnet_head import HRNetHead
 
 
@@ -71,15 +70,6 @@ class MultiModalDistillation(nn.Module):
             messages = [self.adapters[f"{t}__from__{a}"](features[a]) for a in self.tasks if a != t]
             out[t] = features[t] + torch.stack(messages).sum(dim=0)
         return out
-
-
-def require_several_tasks(design: str, out_channels: dict[str, int]) -> None:
-    """Task-interaction decoders distil between tasks: refuse a single task with a clear error."""
-    if len(out_channels) < 2:
-        raise IncompatibleConfigError(
-            f"{design} distils information between tasks and needs at least two; "
-            "use an 'stl' architecture for a single task"
-        )
 
 
 class MTINetDecoder(nn.Module):

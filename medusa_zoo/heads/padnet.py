@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from torch import nn
 
 from .blocks import Bottleneck, conv_bn_relu
-from .decoder import DecoderOutput
+from .decoder import DecoderOutput, require_several_tasks
 from .hrnet_head import fuse_levels
-from .mtinet import MultiModalDistillation, require_several_tasks
+from .mtinet import MultiModalDistillation
 
 
 class PADNetDecoder(nn.Module):
