@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +11,12 @@ import torch
 
 from .backbones import BackboneSpec, resolve_backbone
 from .devices import resolve_device, resolve_dtype
-from .errors import CheckpointError, IncompatibleConfigError
+from .errors import CheckpointError, CheckpointNotFoundError, IncompatibleConfigError, UnknownModelError
+from .hub import CheckpointEntry, entry_weights, hub_file, load_manifest
 from .models import ARCHITECTURES, ModelConfig, MultiTaskNet, Preprocessing
 from .models.config import TaskLike, resolve_tasks
 from .models.flops import measure_cost
-from .models.serialization import WEIGHTS_NAME, load_state_strict, read_config, read_weights
+from .models.serialization import CONFIG_NAME, WEIGHTS_NAME, load_state_strict, read_config, read_weights
 
 LOCAL_PREFIX = "local-dir:"
 HUB_PREFIX = "hf-hub:"
@@ -25,12 +25,12 @@ HUB_PREFIX = "hf-hub:"
 def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
     """Registered architecture names matching the fnmatch ``pattern``, sorted.
 
-    With ``pretrained=True`` only names that have published weights are listed (none yet:
-    checkpoints arrive with the Hub manifest).
+    With ``pretrained=True`` the published checkpoints (``arch.tag`` names from the
+    manifest, ``checkpoints.json``) are listed instead.
     """
     if pretrained:
-        return []
-    return [name for name in ARCHITECTURES.names() if fnmatch.fnmatchcase(name, pattern)]
+        return load_manifest().names(pattern)
+    return ARCHITECTURES.names(pattern)
 
 
 def build_model(
@@ -66,55 +66,118 @@ def load(
     pretrained: bool = True,
     device: str | torch.device = "auto",
     dtype: str | torch.dtype | None = None,
+    cache_dir: str | Path | None = None,
     backbone_pretrained: bool = False,
     **head_options: Any,
 ) -> MultiTaskNet:
-    """Build a registered architecture, or load a saved model, ready for inference.
+    """Build a network and load its weights, ready for inference (eval mode).
 
-    ``name`` is an architecture (``"medusa_hrnet18"``, see :func:`list_models`), an
-    ``"arch.tag"`` checkpoint name (none are published yet) or ``"local-dir:PATH"`` for a
-    folder written by ``save_pretrained``. ``pretrained=False``
-    gives random weights (``tasks`` and head options then choose what to build);
-    ``device="auto"`` picks CUDA when available; ``dtype`` may be ``"bfloat16"`` or, on
-    CUDA, ``"float16"``. The model is returned in eval mode.
+    ``name`` is one of:
+
+    - ``"arch.tag"``, a published checkpoint (:func:`list_models` with ``pretrained=True``):
+      the bundled copy or ``hf_hub_download`` at the manifest's pinned commit, sha256-checked
+      before it is read; ``"arch"`` alone means the architecture's default checkpoint;
+    - ``"hf-hub:org/name[@revision]"``, any Hub repo holding ``config.json`` +
+      ``model.safetensors`` as written by ``save_pretrained`` (revision default ``main``);
+    - ``"local-dir:PATH"``, such a folder on disk.
+
+    ``pretrained=False`` builds the named architecture with random weights; ``tasks`` and
+    head options then choose what to build. Downloads honour ``HF_ENDPOINT``, ``HF_HOME`` /
+    ``HF_HUB_CACHE`` and ``HF_HUB_OFFLINE``, or ``cache_dir``. ``device="auto"`` picks CUDA
+    when available; ``dtype`` may be ``"bfloat16"`` or, on CUDA, ``"float16"``.
     """
     target = resolve_device(device)
     precision = resolve_dtype(dtype, target)
-    if name.startswith(LOCAL_PREFIX):
-        if tasks is not None or head_options:
-            raise IncompatibleConfigError(
-                "a saved model's tasks and head options come from its config.json; do not pass tasks= or options"
-            )
-        model = _load_local(Path(name[len(LOCAL_PREFIX) :]).expanduser())
-    elif name.startswith(HUB_PREFIX):
-        raise CheckpointError(
-            f"{name!r}: loading from the Hugging Face Hub is not supported by this version yet; download the "
-            "repo folder (config.json + model.safetensors) and load it with 'local-dir:PATH'"
+    saved = name.startswith((LOCAL_PREFIX, HUB_PREFIX))
+    if (saved or pretrained) and (tasks is not None or head_options):
+        raise IncompatibleConfigError(
+            "a checkpoint's tasks and head options come from its config.json; do not pass tasks= or head options "
+            "(use pretrained=False to build an architecture with other tasks)"
         )
+    if name.startswith(LOCAL_PREFIX):
+        model = _load_folder(Path(name[len(LOCAL_PREFIX) :]).expanduser(), pretrained)
+    elif name.startswith(HUB_PREFIX):
+        model = _load_hub_repo(name[len(HUB_PREFIX) :], pretrained, cache_dir)
     else:
-        arch_name, _, tag = name.partition(".")
-        architecture = ARCHITECTURES.get(arch_name)
-        if pretrained or tag:
-            raise CheckpointError(
-                f"no pretrained weights are published for {name!r} yet; pass {arch_name!r} with pretrained=False "
-                "for random weights, or load a folder saved with save_pretrained() via 'local-dir:PATH'"
-            )
-        model = MultiTaskNet(architecture.config(tasks, **head_options), backbone_pretrained=backbone_pretrained)
+        model = _load_named(name, pretrained, cache_dir, tasks, backbone_pretrained, head_options)
     return model.to(device=target, dtype=precision).eval()
 
 
-def _load_local(directory: Path) -> MultiTaskNet:
+def _load_named(
+    name: str,
+    pretrained: bool,
+    cache_dir: str | Path | None,
+    tasks: Sequence[TaskLike] | None,
+    backbone_pretrained: bool,
+    head_options: dict[str, Any],
+) -> MultiTaskNet:
+    arch_name, dot, _ = name.partition(".")
+    architecture = ARCHITECTURES.get(arch_name)
+    entry = checkpoint_entry(name) if (dot or pretrained) else None
+    if entry is None:
+        return MultiTaskNet(architecture.config(tasks, **head_options), backbone_pretrained=backbone_pretrained)
+    model = MultiTaskNet(entry.config)
+    if pretrained:
+        weights = entry_weights(entry, cache_dir)
+        load_state_strict(model, read_weights(weights), f"{entry.name} ({weights})")
+    return model
+
+
+def checkpoint_entry(name: str) -> CheckpointEntry:
+    """The manifest entry for ``arch.tag``, or the default checkpoint of ``arch``."""
+    manifest = load_manifest()
+    if "." in name:
+        try:
+            return manifest.get(name)
+        except UnknownModelError as unknown:
+            raise UnknownModelError(
+                f"no published checkpoint is named {name!r}."
+                + (f" Did you mean {', '.join(map(repr, unknown.suggestions))}?" if unknown.suggestions else "")
+                + f" Published: {', '.join(manifest.names()) or 'none'} (list_models(pretrained=True)); for random "
+                f"weights load {name.partition('.')[0]!r} with pretrained=False",
+                unknown.suggestions,
+            ) from None
+    entry = manifest.default_for(name)
+    if entry is None:
+        published = manifest.names(f"{name}.*")
+        raise CheckpointNotFoundError(
+            f"no pretrained checkpoint is published for {name!r}"
+            + (f" that is marked default; pick one of {published}" if published else "")
+            + f". Use pretrained=False for random weights; checkpoints: {manifest.names() or 'none'}"
+        )
+    return entry
+
+
+def _load_folder(directory: Path, pretrained: bool = True) -> MultiTaskNet:
     if not directory.is_dir():
         raise CheckpointError(f"{directory} is not a folder; pass 'local-dir:' followed by a folder from save_pretrained()")
     model = MultiTaskNet(read_config(directory))
-    weights = directory / WEIGHTS_NAME
-    load_state_strict(model, read_weights(weights), str(weights))
+    if pretrained:
+        weights = directory / WEIGHTS_NAME
+        load_state_strict(model, read_weights(weights), str(weights))
+    return model
+
+
+def _load_hub_repo(spec: str, pretrained: bool, cache_dir: str | Path | None) -> MultiTaskNet:
+    repo_id, _, revision = spec.partition("@")
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise CheckpointError(f"'hf-hub:{spec}' must look like 'hf-hub:org/name' or 'hf-hub:org/name@revision'")
+    revision = revision or "main"
+    config = hub_file(repo_id, CONFIG_NAME, revision, cache_dir=cache_dir)
+    model = MultiTaskNet(read_config(config.parent))
+    if pretrained:
+        weights = hub_file(repo_id, WEIGHTS_NAME, revision, cache_dir=cache_dir)
+        load_state_strict(model, read_weights(weights), f"hf-hub:{repo_id}@{revision}")
     return model
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What :func:`model_info` reports about an architecture (FLOPs measured, not typed in)."""
+    """What :func:`model_info` reports (FLOPs measured, not typed in).
+
+    For an ``arch.tag`` checkpoint name the manifest's facts are filled in too: label names,
+    measured metrics, file size, licence, recipe and where the weights come from.
+    """
 
     name: str
     head: str
@@ -125,15 +188,39 @@ class ModelInfo:
     gflops: float
     input_size: tuple[int, int]
     description: str
+    labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    file_size: int | None = None
+    license: str | None = None
+    recipe: str | None = None
+    source: str | None = None  # "bundled", "hf-hub:org/name@commit" or None (no weights)
 
 
 def model_info(name: str, tasks: Sequence[TaskLike] | None = None) -> ModelInfo:
-    """Tasks, parameter count and GFLOPs (batch 1, at the design input size) of ``name``."""
+    """Tasks, labels, parameter count and GFLOPs (batch 1, design input size) of ``name``.
+
+    ``name`` is an architecture (optionally with other ``tasks``) or an ``arch.tag``
+    checkpoint, whose metrics, file size, licence and recipe come from the manifest.
+    """
     from .heads import HEADS
 
-    architecture = ARCHITECTURES.get(name)
-    config = architecture.config(tasks)
+    entry = checkpoint_entry(name) if "." in name else None
+    if entry is not None and tasks is not None:
+        raise IncompatibleConfigError(f"{name} is a checkpoint with fixed tasks; do not pass tasks=")
+    architecture = ARCHITECTURES.get(name.partition(".")[0])
+    config = entry.config if entry else architecture.config(tasks)
     cost = measure_cost(config)
+    extra: dict[str, Any] = {}
+    if entry is not None:
+        hub = entry.hub
+        extra = {
+            "metrics": dict(entry.metrics),
+            "file_size": entry.size,
+            "license": entry.license,
+            "recipe": entry.recipe,
+            "source": "bundled" if entry.bundled else f"hf-hub:{hub.repo_id}@{hub.revision}",  # type: ignore[union-attr]
+        }
     return ModelInfo(
         name=name,
         head=config.head,
@@ -143,5 +230,8 @@ def model_info(name: str, tasks: Sequence[TaskLike] | None = None) -> ModelInfo:
         params=cost.params,
         gflops=round(cost.gflops, 3),
         input_size=cost.input_size,
-        description=architecture.description,
+        description=entry.description or architecture.description if entry else architecture.description,
+        labels={t.name: tuple(t.labels) for t in config.tasks if t.labels},
+        preprocessing=config.preprocessing.to_config(),
+        **extra,
     )

@@ -20,6 +20,15 @@ __all__ = [
     "IncompatibleConfigError",
     "StateDictMismatchError",
     "CheckpointError",
+    "CheckpointNotFoundError",
+    "RepositoryNotFoundError",
+    "RevisionNotFoundError",
+    "CheckpointFileNotFoundError",
+    "NotCachedError",
+    "IntegrityError",
+    "ManifestError",
+    "DatasetError",
+    "DatasetNotFoundError",
 ]
 
 
@@ -87,3 +96,49 @@ class StateDictMismatchError(MedusaZooError, ValueError):
 
 class CheckpointError(MedusaZooError, OSError):
     """A weights file or checkpoint folder is missing, unreadable or not ours."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """A checkpoint (repository, revision or file) does not exist where it was looked for."""
+
+
+class RepositoryNotFoundError(CheckpointNotFoundError):
+    """The Hub has no repository of that id (or it is private and no token was given)."""
+
+
+class RevisionNotFoundError(CheckpointNotFoundError):
+    """The repository exists but has no such branch, tag or commit."""
+
+
+class CheckpointFileNotFoundError(CheckpointNotFoundError):
+    """The repository and revision exist but do not hold the requested file."""
+
+
+class NotCachedError(CheckpointError):
+    """Offline mode (``HF_HUB_OFFLINE=1``) is on and the checkpoint is not in the local cache."""
+
+
+class IntegrityError(CheckpointError):
+    """A downloaded or bundled file's sha256 differs from the one the manifest pins.
+
+    ``path``, ``expected`` and ``actual`` name the file and both hashes.
+    """
+
+    def __init__(self, message: str, path: str = "", expected: str = "", actual: str = "") -> None:
+        super().__init__(message)
+        self.path, self.expected, self.actual = path, expected, actual
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ManifestError(MedusaZooError, ValueError):
+    """``checkpoints.json`` (or a manifest entry) does not match its schema."""
+
+
+class DatasetError(MedusaZooError, ValueError):
+    """A dataset was asked for something it cannot give (bad split, size, task or argument)."""
+
+
+class DatasetNotFoundError(DatasetError, FileNotFoundError):
+    """A dataset folder, or a file that a split lists, is missing on disk."""

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .network import MultiTaskNet
 
 
-def model_card(model: MultiTaskNet) -> str:
-    """A short Markdown card: architecture, tasks with their labels, preprocessing, usage."""
+def model_card(
+    model: MultiTaskNet,
+    *,
+    metrics: Mapping[str, Any] | None = None,
+    recipe: str | None = None,
+    license: str | None = None,
+    load_name: str | None = None,
+) -> str:
+    """A short Markdown card: architecture, tasks with their labels, preprocessing, usage.
+
+    ``metrics`` (``{"dataset", "split", "values": {task: {metric: value}}}``, as measured by
+    our evaluation), ``recipe`` and ``license`` are added when given; ``load_name`` is the
+    name to show in the usage snippet (default: a ``local-dir:`` path).
+    """
     config = model.config
     params = sum(p.numel() for p in model.parameters())
     rows = "\n".join(
@@ -17,9 +30,11 @@ def model_card(model: MultiTaskNet) -> str:
         for t in config.tasks
     )
     pre = config.preprocessing
+    licence_line = f"license: {license.lower()}\n" if license else ""
+    extra = _metrics_section(metrics) + (f"\nTrained with the recipe `{recipe}`.\n" if recipe else "")
     return f"""---
 library_name: medusa_zoo
-tags: [multi-task-learning, dense-prediction, medusa_zoo]
+{licence_line}tags: [multi-task-learning, dense-prediction, medusa_zoo]
 ---
 # {config.arch or config.head + ' on ' + config.backbone.timm_name}
 
@@ -33,10 +48,20 @@ Multi-task dense prediction network saved by [medusa_zoo](https://pypi.org/proje
 | task | kind | outputs | labels |
 |---|---|---|---|
 {rows}
-
+{extra}
 ```python
 import medusa_zoo
-model = medusa_zoo.load("local-dir:path/to/this/folder")
+model = medusa_zoo.load("{load_name or 'local-dir:path/to/this/folder'}")
 outputs = model.predict("image.jpg")
 ```
 """
+
+
+def _metrics_section(metrics: Mapping[str, Any] | None) -> str:
+    if not metrics or not metrics.get("values"):
+        return ""
+    lines = [f"\n## Metrics (measured on {metrics.get('dataset', '?')} {metrics.get('split', '')})\n",
+             "| task | metric | value |", "|---|---|---|"]  # fmt: skip
+    for task, values in metrics["values"].items():
+        lines += [f"| {task} | {key} | {value:.4g} |" for key, value in values.items()]
+    return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -23,6 +24,9 @@ from ..inputs import ImageInput, to_image_list
 from ..tasks import Task
 from .config import ModelConfig
 from .outputs import Features, MultiTaskOutput
+
+if TYPE_CHECKING:
+    from ..hub.manifest import CheckpointEntry
 
 Prediction = dict[str, torch.Tensor]
 
@@ -130,11 +134,24 @@ class MultiTaskNet(nn.Module):
         """(H, W, 3) uint8 pictures of one image's predictions, keyed by task."""
         return {name: self.tasks[name].colorize(value) for name, value in prediction.items()}
 
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``config.json``, ``model.safetensors`` and a ``README.md`` card into ``directory``."""
+    def save_pretrained(self, directory: str | Path, **card: Any) -> Path:
+        """Write ``config.json``, ``model.safetensors`` and a ``README.md`` card into ``directory``.
+
+        ``card`` keywords (``metrics``, ``recipe``, ``license``) are added to the card.
+        """
         from .serialization import save_pretrained
 
-        return save_pretrained(self, directory)
+        return save_pretrained(self, directory, **card)
+
+    def push_to_hub(self, repo_id: str, **options: Any) -> CheckpointEntry:
+        """Upload to the Hub and return (and print) the pinned ``checkpoints.json`` entry.
+
+        See :func:`medusa_zoo.hub.push_to_hub` for the options (``name``, ``metrics``,
+        ``recipe``, ``license``, ``private``, ``token``, ``branch``, ``endpoint``).
+        """
+        from ..hub.publish import push_to_hub
+
+        return push_to_hub(self, repo_id, **options)
 
     def _task_names(self, tasks: Sequence[str] | None) -> list[str]:
         if tasks is None:

@@ -7,7 +7,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -23,11 +23,12 @@ WEIGHTS_NAME = "model.safetensors"
 _LISTED = 8  # keys named per category in a mismatch message
 
 
-def save_pretrained(model: MultiTaskNet, directory: str | Path) -> Path:
+def save_pretrained(model: MultiTaskNet, directory: str | Path, **card: Any) -> Path:
     """Write the model's config, weights and card into ``directory`` (created if needed).
 
     Each file is written to a temporary name and renamed, so an interrupted save never
-    leaves a truncated file under the final name.
+    leaves a truncated file under the final name. ``card`` keywords (``metrics``,
+    ``recipe``, ``license``, ``load_name``) go to :func:`model_card`.
     """
     from safetensors.torch import save_file
 
@@ -37,8 +38,8 @@ def save_pretrained(model: MultiTaskNet, directory: str | Path) -> Path:
     _atomic_write(directory / WEIGHTS_NAME, lambda path: save_file(state, path, metadata={"format": "pt"}))
     config_text = json.dumps(model.config.to_dict(), indent=2) + "\n"
     _atomic_write(directory / CONFIG_NAME, lambda path: Path(path).write_text(config_text))
-    card = model_card(model)
-    _atomic_write(directory / "README.md", lambda path: Path(path).write_text(card))
+    text = model_card(model, **card)
+    _atomic_write(directory / "README.md", lambda path: Path(path).write_text(text))
     return directory
 
 
