@@ -1,0 +1,70 @@
+"""Rendering speed of SynthRooms on one CPU thread (target: >= 100 images/s at 192x256).
+
+    python -m medusa_zoo.benchmarks.synthrooms_speed [--images 200] [--resolution 192 256]
+
+Times ``SynthRooms.__getitem__`` end to end (scene sampling, ray casting, shadows, every
+label, tensor conversion) after one warm-up sample, and also reports where the time goes.
+Thread pools are pinned to one thread before numpy and torch load, so the figure is per core.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+import torch  # noqa: E402
+
+from ..data.synthrooms import SynthRooms, render, sample_rng, sample_scene  # noqa: E402
+
+
+def images_per_second(
+    images: int, resolution: tuple[int, int], split: str = "train", seed: int = 0
+) -> tuple[float, float]:
+    """Samples per second of ``SynthRooms(split, seed=seed, resolution=resolution)`` (all tasks).
+
+    Returns ``(wall-clock rate, CPU-time rate)``; they agree on an idle machine, and the second
+    is the per-core figure when other processes share the CPU.
+    """
+    dataset = SynthRooms(split, size=images + 1, seed=seed, resolution=resolution)
+    dataset[images]  # warm-up: texture bank, noise buffer, ray grids
+    wall, cpu = time.perf_counter(), time.process_time()
+    for index in range(images):
+        dataset[index]
+    return images / (time.perf_counter() - wall), images / (time.process_time() - cpu)
+
+
+def stage_split(images: int, resolution: tuple[int, int]) -> tuple[float, float]:
+    """Milliseconds per image spent sampling scenes and rendering them (no tensors)."""
+    scenes, t0 = [], time.perf_counter()
+    for index in range(images):
+        scenes.append(sample_scene(sample_rng(0, "train", index), resolution))
+    t1 = time.perf_counter()
+    for scene in scenes:
+        render(scene)
+    t2 = time.perf_counter()
+    return 1e3 * (t1 - t0) / images, 1e3 * (t2 - t1) / images
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=200)
+    parser.add_argument("--resolution", type=int, nargs=2, default=(192, 256), metavar=("H", "W"))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    resolution = tuple(args.resolution)
+    rate, cpu_rate = images_per_second(args.images, resolution)
+    sampling_ms, render_ms = stage_split(args.images, resolution)
+    print(
+        f"SynthRooms {resolution[0]}x{resolution[1]}, {args.images} images, 1 thread: "
+        f"{rate:.1f} images/s wall-clock, {cpu_rate:.1f} images/s per CPU second"
+    )
+    print(f"  per image: scene sampling {sampling_ms:.2f} ms, rendering + labels {render_ms:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
