@@ -66,3 +66,28 @@ def test_eval_transforms_give_model_ready_batches() -> None:
 def test_unknown_synthrooms_task_is_refused() -> None:
     with pytest.raises(medusa_zoo.MedusaZooError, match="human_parts"):
         synthrooms_tasks(["human_parts"])
+
+
+def test_every_synthrooms_label_scores_perfectly_against_itself_and_a_trivial_guess_does_not() -> None:
+    from medusa_zoo.metrics import meter_for
+
+    batch = default_collate([SynthRooms("val", size=3, resolution=(96, 128))[i] for i in range(3)])
+    perfect = {"semseg": ("mIoU", 100.0), "parts": ("mIoU", 100.0), "depth": ("rmse", 0.0),
+               "normals": ("mean", 0.0), "edge": ("odsF", 100.0), "saliency": ("maxF", 100.0)}  # fmt: skip
+    for task in synthrooms_tasks():
+        label = batch[task.name]
+        exact = label.squeeze(1) if task.name not in ("normals",) else label
+        if task.kind == "segmentation":
+            trivial = torch.zeros_like(exact)  # one class everywhere
+        elif task.kind == "depth":
+            trivial = torch.full_like(exact, float(label[label > 0].mean()))
+        elif task.kind == "normals":
+            trivial = torch.tensor([0.0, 0.0, 1.0]).view(1, 3, 1, 1).expand_as(exact)
+        else:
+            trivial = torch.zeros_like(exact, dtype=torch.float32)  # no edges, nothing salient
+        key, best = perfect[task.name]
+        good, bad = meter_for(task), meter_for(task)
+        good.update(exact.float() if task.kind in ("edge", "saliency") else exact, label)
+        bad.update(trivial, label)
+        assert good.compute()[key] == pytest.approx(best, abs=1e-3), task.name
+        assert abs(bad.compute()[key] - best) > 1.0, task.name
