@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 from torchvision import tv_tensors
 
-from medusa_zoo.errors import DatasetError, DatasetNotFoundError, MedusaZooError
+from ..errors import DatasetError, DatasetNotFoundError, MedusaZooError
 
 __all__ = [
     "Sample",

@@ -25,13 +25,11 @@ Conventions (the reference code's, mapped to :mod:`medusa_zoo.data`'s sample for
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 
-from medusa_zoo.data.io import Sample, SplitFolderDataset, read_npy, read_png
-from medusa_zoo.tasks import NYUD_LABELS
+from ..tasks import NYUD_LABELS
+from .io import SplitFolderDataset, read_npy, read_png
 
 __all__ = ["NYUDv2", "TASKS", "SEMSEG_LABELS", "decode_semseg", "decode_depth", "decode_normals", "decode_edge"]
 
@@ -107,15 +105,6 @@ class NYUDv2(SplitFolderDataset):
     TASKS = TASKS
     LAYOUT = ("images/{name}.jpg, segmentation/{name}.png, depth/{name}.npy, normals/{name}.npy, "
               "edge/{name}.npy and gt_sets/{train,val}.txt (the NYUD_MT layout of the MTL reference code)")
-
-    def __init__(
-        self,
-        root: str | os.PathLike[str],
-        split: str = "train",
-        tasks: Sequence[str] | str | None = None,
-        transform: Callable[[Sample], Any] | None = None,
-    ) -> None:
-        super().__init__(root, split, tasks, transform)
 
     def split_file(self) -> str:
         """``<root>/gt_sets/<split>.txt``."""

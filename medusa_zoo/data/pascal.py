@@ -52,9 +52,9 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from medusa_zoo.data.io import Sample, SplitFolderDataset, read_mat, read_png
-from medusa_zoo.errors import DatasetError
-from medusa_zoo.tasks import HUMAN_PART_LABELS, PASCAL_LABELS
+from ..errors import DatasetError
+from ..tasks import HUMAN_PART_LABELS, PASCAL_LABELS
+from .io import Sample, SplitFolderDataset, read_mat, read_png
 
 __all__ = [
     "PascalContext", "TASKS", "SEMSEG_LABELS", "HUMAN_PART_LABELS", "HUMAN_PART_MAP", "PERSON_CLASS",
