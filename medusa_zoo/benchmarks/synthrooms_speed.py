@@ -20,17 +20,20 @@ import time  # noqa: E402
 import torch  # noqa: E402
 
 from ..data.synthrooms import SynthRooms, render, sample_rng, sample_scene  # noqa: E402
+from ..data.transforms import train_transforms  # noqa: E402
 
 
 def images_per_second(
-    images: int, resolution: tuple[int, int], split: str = "train", seed: int = 0
+    images: int, resolution: tuple[int, int], split: str = "train", seed: int = 0, augment: bool = False
 ) -> tuple[float, float]:
     """Samples per second of ``SynthRooms(split, seed=seed, resolution=resolution)`` (all tasks).
 
     Returns ``(wall-clock rate, CPU-time rate)``; they agree on an idle machine, and the second
-    is the per-core figure when other processes share the CPU.
+    is the per-core figure when other processes share the CPU. ``augment`` adds the SynthRooms
+    training transforms (flip, scale, crop, colour jitter, normalisation).
     """
-    dataset = SynthRooms(split, size=images + 1, seed=seed, resolution=resolution)
+    transform = train_transforms("synthrooms", resolution) if augment else None
+    dataset = SynthRooms(split, size=images + 1, seed=seed, resolution=resolution, transform=transform)
     dataset[images]  # warm-up: texture bank, noise buffer, ray grids
     wall, cpu = time.perf_counter(), time.process_time()
     for index in range(images):
@@ -64,6 +67,8 @@ def main() -> None:
         f"{rate:.1f} images/s wall-clock, {cpu_rate:.1f} images/s per CPU second"
     )
     print(f"  per image: scene sampling {sampling_ms:.2f} ms, rendering + labels {render_ms:.2f} ms")
+    rate, cpu_rate = images_per_second(args.images, resolution, augment=True)
+    print(f"  with the training transforms: {rate:.1f} images/s wall-clock, {cpu_rate:.1f} images/s per CPU second")
 
 
 if __name__ == "__main__":
