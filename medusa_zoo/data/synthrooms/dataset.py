@@ -77,7 +77,10 @@ class SynthRooms(torch.utils.data.Dataset):
     Sample ``i`` is drawn from ``SeedSequence([seed, split_code, i])`` (PCG64) and rendered
     with IEEE-exact float32 arithmetic only (+ - * / sqrt, comparisons, table lookups; no
     per-pixel transcendental functions), so it is bit-identical on every run and machine for a
-    given numpy version and :data:`RENDERER_VERSION`. Splits have distinct codes, so train,
+    given numpy version and :data:`RENDERER_VERSION` (one caveat: scene sampling calls scalar
+    ``math.sin`` / ``cos`` / ``atan2`` / ``hypot`` from the platform's C library, so a libm that
+    rounds one of them differently in the last bit could in principle move an object; the
+    golden-hash test would catch it). Splits have distinct codes, so train,
     val and test never share a scene. ``size`` is the number of samples (default
     :data:`DEFAULT_SIZES`); ``resolution`` is ``(H, W)`` with sides in [16, 4096]; ``tasks``
     selects label keys (default all of :data:`TASKS`); ``transform`` is applied to the sample
