@@ -163,12 +163,10 @@ def _load_hub_repo(spec: str, pretrained: bool, cache_dir: str | Path | None) ->
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise CheckpointError(f"'hf-hub:{spec}' must look like 'hf-hub:org/name' or 'hf-hub:org/name@revision'")
     revision = revision or "main"
-    config = hub_file(repo_id, CONFIG_NAME, revision, cache_dir=cache_dir)
-    model = MultiTaskNet(read_config(config.parent))
+    snapshot = hub_file(repo_id, CONFIG_NAME, revision, cache_dir=cache_dir).parent
     if pretrained:
-        weights = hub_file(repo_id, WEIGHTS_NAME, revision, cache_dir=cache_dir)
-        load_state_strict(model, read_weights(weights), f"hf-hub:{repo_id}@{revision}")
-    return model
+        hub_file(repo_id, WEIGHTS_NAME, revision, cache_dir=cache_dir)  # verified, beside config.json
+    return _load_folder(snapshot, pretrained)
 
 
 @dataclass(frozen=True)
@@ -230,7 +228,7 @@ def model_info(name: str, tasks: Sequence[TaskLike] | None = None) -> ModelInfo:
         params=cost.params,
         gflops=round(cost.gflops, 3),
         input_size=cost.input_size,
-        description=entry.description or architecture.description if entry else architecture.description,
+        description=(entry.description if entry else "") or architecture.description,
         labels={t.name: tuple(t.labels) for t in config.tasks if t.labels},
         preprocessing=config.preprocessing.to_config(),
         **extra,

@@ -37,6 +37,7 @@ from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
 from ..errors import DatasetError
+from ..inputs import IMAGENET_MEAN, IMAGENET_STD
 from .normals_ops import flip_normals_x, rotate_normals
 
 if TYPE_CHECKING:
@@ -54,9 +55,6 @@ IMAGE_FILL = 0
 LABEL_FILL = 255
 NORMALS_KEY = "normals"
 DATASETS = ("nyud", "pascal_context", "synthrooms")
-# Same values as medusa_zoo.models.config (not imported: data must not pull in the models).
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 # ---------------------------------------------------------------- validation helpers
@@ -369,7 +367,7 @@ class ToModelInput(_Repr):
     :meth:`from_preprocessing` to take them from a model's config.
     """
 
-    def __init__(self, mean: Sequence[float] = _IMAGENET_MEAN, std: Sequence[float] = _IMAGENET_STD) -> None:
+    def __init__(self, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> None:
         ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (*mean, *std))
         if len(mean) != 3 or len(std) != 3 or not ok or any(s <= 0 for s in std):
             raise DatasetError(f"ToModelInput needs 3 means and 3 positive stds, got {mean!r} / {std!r}")

@@ -72,7 +72,6 @@ def hub_file(
     *,
     expected_sha256: str | None = None,
     cache_dir: str | Path | None = None,
-    verify: bool = True,
 ) -> Path:
     """Download (or find in the cache) one file at ``revision`` and check its sha256.
 
@@ -81,8 +80,6 @@ def hub_file(
     as huggingface_hub does.
     """
     path = _download(repo_id, filename, revision, cache_dir, force=False)
-    if not verify:
-        return path
     expected = expected_sha256 or _advertised_sha256(path)
     if expected is None or sha256_of(path) == expected:
         return path

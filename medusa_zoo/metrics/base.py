@@ -17,6 +17,7 @@ from typing import ClassVar
 import torch
 
 from ..errors import DatasetError, IncompatibleConfigError
+from ..tasks.base import squeeze_channel
 
 IGNORE_VALUE = 255
 """Target value meaning "no label here" (see :mod:`medusa_zoo.data`)."""
@@ -61,9 +62,7 @@ def as_tensor(x: torch.Tensor, name: str) -> torch.Tensor:
 
 def squeeze_target(target: torch.Tensor, name: str = "target") -> torch.Tensor:
     """A (B, H, W) target from (B, H, W) or (B, 1, H, W); anything else is an error."""
-    target = as_tensor(target, name)
-    if target.dim() == 4 and target.shape[1] == 1:
-        target = target[:, 0]
+    target = squeeze_channel(as_tensor(target, name))
     if target.dim() != 3:
         raise DatasetError(
             f"{name} must have shape (B, H, W) or (B, 1, H, W), got {tuple(target.shape)}"

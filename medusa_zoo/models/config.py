@@ -14,11 +14,10 @@ from typing import Any
 from ..backbones import BACKBONES, BackboneSpec
 from ..errors import IncompatibleConfigError, UnknownNameError
 from ..heads import HEADS
+from ..inputs import IMAGENET_MEAN, IMAGENET_STD
 from ..tasks import Task, get_task, task_from_config
 
 CONFIG_FORMAT = "medusa_zoo.model/1"
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
