@@ -142,3 +142,11 @@ class DatasetError(MedusaZooError, ValueError):
 
 class DatasetNotFoundError(DatasetError, FileNotFoundError):
     """A dataset folder, or a file that a split lists, is missing on disk."""
+
+
+class RecipeError(MedusaZooError, ValueError):
+    """A training recipe is missing, malformed, or asks for something that does not exist."""
+
+
+class TrainingError(MedusaZooError, RuntimeError):
+    """Training cannot start or continue (bad output folder, unusable resume state, ...)."""

@@ -15,17 +15,20 @@ def task_losses(
     targets: Mapping[str, torch.Tensor],
     tasks: Mapping[str, Task],
     weights: Mapping[str, float] | None = None,
+    deep_supervision: bool = True,
 ) -> dict[str, torch.Tensor]:
     """Weighted loss per task present in ``targets``.
 
     Each intermediate (deep-supervision) prediction is resized to the label and trained with
-    the same loss and weight as the final output, as in MTI-Net. Sum the values to train.
+    the same loss and weight as the final output, as in MTI-Net (``deep_supervision=False``
+    trains the final output only). Sum the values to train.
     """
     losses = {}
     for name, target in targets.items():
         task = tasks[name]
         size = tuple(target.shape[-2:])
-        predictions = [output.logits[name], *output.deep_supervision.get(name, [])]
+        deep = output.deep_supervision.get(name, []) if deep_supervision else []
+        predictions = [output.logits[name], *deep]
         total = sum(task.loss(resize_logits(p, size), target) for p in predictions)
         losses[name] = total * (weights or {}).get(name, 1.0)
     return losses

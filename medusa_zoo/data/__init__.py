@@ -27,6 +27,10 @@ tensor of the listed dtype and shape, so ``torch.utils.data.default_collate`` ba
 from .nyud import NYUDv2
 from .pascal import PascalContext
 from .synthrooms import SynthRooms, synthrooms_tasks
+from .samples import sample_image_path, sample_labels
 from .transforms import eval_transforms, train_transforms
 
-__all__ = ["NYUDv2", "PascalContext", "SynthRooms", "eval_transforms", "synthrooms_tasks", "train_transforms"]
+__all__ = [
+    "NYUDv2", "PascalContext", "SynthRooms", "eval_transforms", "sample_image_path", "sample_labels",
+    "synthrooms_tasks", "train_transforms",
+]

@@ -394,19 +394,24 @@ def _normalise(preprocessing: Preprocessing | None) -> ToModelInput:
 
 
 def train_transforms(
-    dataset: str, size: tuple[int, int] | int, *, preprocessing: Preprocessing | None = None
+    dataset: str,
+    size: tuple[int, int] | int,
+    *,
+    crop: tuple[int, int] | int | None = None,
+    preprocessing: Preprocessing | None = None,
 ) -> Compose:
     """The training augmentation of ``dataset``, ending with :class:`ToModelInput`.
 
     * ``"nyud"`` (paper: 480×640): flip, zoom by 1, 1.2 or 1.5 about the centre, resize to ``size``.
     * ``"pascal_context"`` (paper: 512×512): flip, scale uniform in [0.75, 1.25] and rotate
       uniform in [-20°, 20°] about the centre, resize to ``size``.
-    * ``"synthrooms"``: resize to ``size``, flip, scale uniform in [1, 1.25], random ``size`` crop,
+    * ``"synthrooms"``: resize to ``size``, flip, scale uniform in [1, 1.25], random crop of
+      ``crop`` (default ``size``; a smaller crop trains faster at the evaluation scale),
       light colour jitter (0.2 brightness / contrast / saturation; no hue shift: the scenes'
       colours are random already, and a hue shift costs more than rendering the image).
 
     The NYUD and PASCAL pipelines follow the MTI-Net reference code (``ScaleNRotate`` then
-    ``FixedResize``). ``preprocessing`` supplies mean / std (default ImageNet).
+    ``FixedResize``); they take no ``crop``. ``preprocessing`` supplies mean / std (default ImageNet).
     """
     size = _size_pair(size)
     if dataset == "nyud":
@@ -418,11 +423,13 @@ def train_transforms(
             Resize(size),
             RandomHorizontalFlip(),
             RandomScale(scale_range=(1.0, 1.25)),
-            RandomCrop(size),
+            RandomCrop(size if crop is None else _size_pair(crop)),
             ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.0),
         ]
     else:
         raise DatasetError(f"unknown dataset {dataset!r}; train_transforms knows {list(DATASETS)}")
+    if crop is not None and dataset != "synthrooms":
+        raise DatasetError(f"train_transforms: crop applies to 'synthrooms' only; {dataset!r} follows the paper's resize")
     return Compose([*steps, _normalise(preprocessing)])
 
 

@@ -170,19 +170,30 @@ def _parse_hub(fail: Any, hub: Any) -> HubLocation | None:
 
 
 def _check_metrics(fail: Any, metrics: Any, tasks: set[str]) -> None:
+    """``{}`` or ``{dataset, split, values, ...}``; an optional ``check`` (``{split, images,
+    values}``) records the same metrics on a small subset that tests re-measure."""
     if metrics == {}:
         return
     if not isinstance(metrics, dict) or not {"dataset", "split", "values"} <= set(metrics):
         raise fail("metrics", "must be {} or {'dataset': ..., 'split': ..., 'values': {task: {metric: number}}, ...}")
-    if not isinstance(metrics["values"], dict):
-        raise fail("metrics.values", "must map task names to {metric: number}")
-    for task, values in metrics["values"].items():
+    _check_values(fail, "metrics.values", metrics["values"], tasks)
+    if "check" in metrics:
+        check = metrics["check"]
+        if not isinstance(check, dict) or not {"split", "images", "values"} <= set(check):
+            raise fail("metrics.check", "must be {'split': ..., 'images': N, 'values': {task: {metric: number}}}")
+        _check_values(fail, "metrics.check.values", check["values"], tasks)
+
+
+def _check_values(fail: Any, where: str, values: Any, tasks: set[str]) -> None:
+    if not isinstance(values, dict):
+        raise fail(where, "must map task names to {metric: number}")
+    for task, metrics in values.items():
         if task not in tasks:
-            raise fail(f"metrics.values.{task}", f"is not one of the checkpoint's tasks {sorted(tasks)}")
-        if not isinstance(values, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()
+            raise fail(f"{where}.{task}", f"is not one of the checkpoint's tasks {sorted(tasks)}")
+        if not isinstance(metrics, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in metrics.values()
         ):
-            raise fail(f"metrics.values.{task}", "must map metric names to numbers")
+            raise fail(f"{where}.{task}", "must map metric names to numbers")
 
 
 class Manifest:

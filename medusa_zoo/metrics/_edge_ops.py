@@ -82,22 +82,35 @@ _THIN_TABLES = _thinning_tables()
 def thin(mask: np.ndarray) -> np.ndarray:
     """Zhang–Suen thinning of a binary mask to 1-pixel-wide curves (iterated to convergence).
 
-    Works on the list of "on" pixels only, so the cost follows the number of edge pixels.
+    Each sub-iteration re-examines only the pixels whose 8-neighbourhood changed since that
+    sub-iteration last saw them (the others would get the same answer), so the cost follows
+    the number of edge pixels and of deletions, not the number of passes.
     """
     image = np.pad(mask.astype(bool), 1).astype(np.int64)
-    ys, xs = np.nonzero(image)
-    changed = True
-    while changed:
-        changed = False
-        for table in _THIN_TABLES:
-            code = np.zeros(ys.size, dtype=np.int64)
-            for bit, (dy, dx) in enumerate(_NEIGHBOURS):
-                code |= image[ys + dy, xs + dx] << bit
-            delete = table[code]
-            if delete.any():
-                image[ys[delete], xs[delete]] = 0
-                ys, xs = ys[~delete], xs[~delete]
-                changed = True
+    h, w = image.shape
+    offsets = np.array([dy * w + dx for dy, dx in _NEIGHBOURS], dtype=np.int64)
+    flat = image.reshape(-1)
+    on = np.flatnonzero(flat)
+    dirty = [on, on]  # pixels each sub-iteration must (re)examine
+    idle = 0
+    which = 0
+    while idle < 2:
+        candidates = dirty[which]
+        candidates = candidates[flat[candidates] == 1]
+        dirty[which] = candidates[:0]
+        code = np.zeros(candidates.size, dtype=np.int64)
+        for bit, offset in enumerate(offsets):
+            code |= flat[candidates + offset] << bit
+        deleted = candidates[_THIN_TABLES[which][code]]
+        if deleted.size:
+            flat[deleted] = 0
+            touched = np.unique((deleted[:, None] + offsets[None, :]).reshape(-1))
+            touched = touched[flat[touched] == 1]
+            dirty = [np.union1d(d, touched) for d in dirty]
+            idle = 0
+        else:
+            idle += 1
+        which = 1 - which
     return image[1:-1, 1:-1].astype(bool)
 
 

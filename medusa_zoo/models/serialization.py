@@ -60,17 +60,69 @@ def read_config(directory: Path) -> ModelConfig:
     return ModelConfig.from_dict(raw)
 
 
+QUANTIZATION_KEY = "medusa_zoo.quantization"
+INT8 = "int8-per-channel"
+SCALE_SUFFIX = ".__scale__"
+
+
 def read_weights(path: Path) -> dict[str, torch.Tensor]:
-    """Load a safetensors file onto the CPU, with an error naming the file if it is unusable."""
-    from safetensors import SafetensorError
+    """Load a safetensors file onto the CPU, with an error naming the file if it is unusable.
+
+    Files written by :func:`quantize_int8` (metadata ``medusa_zoo.quantization``) are
+    dequantized here, so callers always get floating-point tensors.
+    """
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist; save the model with save_pretrained() first")
     try:
-        return load_file(path, device="cpu")
+        with safe_open(path, "pt") as handle:
+            metadata = handle.metadata() or {}
+        state = load_file(path, device="cpu")
     except (SafetensorError, OSError, ValueError) as bad:
         raise CheckpointError(f"{path} is not a readable safetensors file ({bad}); re-download or re-save it") from None
+    scheme = metadata.get(QUANTIZATION_KEY)
+    if scheme is None:
+        return state
+    if scheme != INT8:
+        raise CheckpointError(f"{path} uses the quantization {scheme!r}, which this version cannot read; upgrade medusa-zoo")
+    return dequantize_int8(state)
+
+
+def quantize_int8(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Symmetric per-output-channel int8 for weight tensors with 2+ dims; other floats in float16.
+
+    Returns the tensors and the safetensors metadata that tells :func:`read_weights` to
+    dequantize. Each channel's error is at most half its scale (``max|w| / 254``).
+    """
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        if value.is_floating_point() and value.dim() >= 2:
+            flat = value.detach().float().reshape(value.shape[0], -1)
+            scale = (flat.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
+            out[key] = torch.round(flat / scale[:, None]).clamp(-127, 127).to(torch.int8).reshape(value.shape)
+            out[key + SCALE_SUFFIX] = scale
+        elif value.is_floating_point():
+            out[key] = value.detach().half()
+        else:
+            out[key] = value.detach()
+    return {k: v.contiguous() for k, v in out.items()}, {"format": "pt", QUANTIZATION_KEY: INT8}
+
+
+def dequantize_int8(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Inverse of :func:`quantize_int8` (float32 weights; float16 tensors are widened)."""
+    out = {}
+    for key, value in state.items():
+        if key.endswith(SCALE_SUFFIX):
+            continue
+        scale = state.get(key + SCALE_SUFFIX)
+        if scale is not None:
+            shape = (value.shape[0],) + (1,) * (value.dim() - 1)
+            out[key] = value.float() * scale.float().reshape(shape)
+        else:
+            out[key] = value.float() if value.is_floating_point() else value
+    return out
 
 
 def load_state_strict(model: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:

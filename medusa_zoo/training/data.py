@@ -1,0 +1,167 @@
+"""Datasets, task definitions and the resumable sample stream the training engine uses.
+
+Training reads an endless stream of samples: sample number ``n`` is image
+``permutation(epoch)[n % N]`` with ``epoch = n // N``, where each epoch's permutation comes
+from ``(seed, epoch)`` alone, and its augmentation is drawn from a torch generator seeded with
+``(seed, n)``. So the batch of any step is a pure function of (recipe, step): a run can stop
+and resume at any step, on any number of worker processes or ``torchrun`` ranks, and see the
+same images with the same augmentation. (``DistributedSampler`` cannot start mid-epoch, which
+exact resume needs, so the stream shards batches over ranks itself.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import DatasetError, RecipeError
+from ..tasks import Task, get_task
+from .recipe import Recipe
+
+_STREAM_SALT = 0x5EED
+
+
+def _mix(*values: int) -> int:
+    """A 63-bit seed from integers, the same on every platform and Python version."""
+    return int(np.random.SeedSequence([_STREAM_SALT, *values]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def dataset_tasks(dataset: str, names: Sequence[str]) -> tuple[Task, ...]:
+    """Task definitions (class counts, label names) for ``names`` on ``dataset``."""
+    if dataset == "synthrooms":
+        from ..data import synthrooms_tasks
+
+        return synthrooms_tasks(names)
+    if dataset == "nyud":
+        from ..data.nyud import SEMSEG_LABELS, TASKS
+    elif dataset == "pascal_context":
+        from ..data.pascal import HUMAN_PART_LABELS, SEMSEG_LABELS, TASKS
+    else:
+        raise RecipeError(f"unknown dataset {dataset!r}; known: synthrooms, nyud, pascal_context")
+    unknown = [n for n in names if n not in TASKS]
+    if unknown:
+        raise RecipeError(f"{dataset} has no task(s) {unknown}; its tasks are {list(TASKS)}")
+    tasks = []
+    for name in names:
+        if name == "semseg":
+            tasks.append(get_task("semseg", labels=tuple(SEMSEG_LABELS)))
+        elif name == "human_parts":
+            tasks.append(get_task("human_parts", labels=tuple(HUMAN_PART_LABELS)))
+        else:
+            tasks.append(get_task(name))
+    return tuple(tasks)
+
+
+def build_dataset(
+    dataset: str,
+    split: str,
+    tasks: Sequence[str],
+    options: dict[str, Any] | None = None,
+    images: int | None = None,
+) -> torch.utils.data.Dataset:
+    """The raw (untransformed) dataset of a recipe; ``images`` keeps only the first N samples.
+
+    ``options`` are the recipe's ``data`` field: SynthRooms takes ``seed``, ``resolution``,
+    ``cache_dir`` and per-split ``sizes``; NYUD-v2 and PASCAL-Context need ``root``.
+    """
+    options = dict(options or {})
+    if dataset == "synthrooms":
+        from ..data import SynthRooms
+
+        sizes = options.get("sizes", {})
+        size = images if images is not None else sizes.get(split)
+        return SynthRooms(
+            split,
+            size=size,
+            seed=options.get("seed", 0),
+            resolution=tuple(options.get("resolution", (192, 256))),
+            tasks=tasks,
+            cache_dir=options.get("cache_dir"),
+        )
+    if "root" not in options or options["root"] is None:
+        raise DatasetError(
+            f"{dataset} needs its folder: set data.root in the recipe or pass --data-root PATH "
+            "(the dataset cannot be downloaded by medusa_zoo)"
+        )
+    if dataset == "nyud":
+        from ..data import NYUDv2 as cls
+    elif dataset == "pascal_context":
+        from ..data import PascalContext as cls
+    else:
+        raise RecipeError(f"unknown dataset {dataset!r}; known: synthrooms, nyud, pascal_context")
+    full = cls(options["root"], split=split, tasks=tasks)
+    if images is not None and images < len(full):
+        return torch.utils.data.Subset(full, range(images))
+    return full
+
+
+class Transformed(torch.utils.data.Dataset):
+    """``dataset`` with ``transform`` applied to each sample (for evaluation: no randomness)."""
+
+    def __init__(self, dataset: torch.utils.data.Dataset, transform: Callable[[dict], dict]) -> None:
+        self.dataset, self.transform = dataset, transform
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> dict:
+        return self.transform(self.dataset[index])
+
+
+class StreamSamples(torch.utils.data.Dataset):
+    """Wraps a dataset so that item ``(n, index)`` is sample ``index`` augmented with seed ``(seed, n)``."""
+
+    def __init__(self, dataset: torch.utils.data.Dataset, transform: Callable[[dict], dict], seed: int) -> None:
+        self.dataset, self.transform, self.seed = dataset, transform, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: tuple[int, int]) -> dict:
+        number, index = key
+        sample = self.dataset[index]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(_mix(self.seed, number))
+            return self.transform(sample)
+
+
+class StreamBatches(torch.utils.data.Sampler):
+    """Endless per-step batches of ``(n, index)`` keys for one rank, starting at ``start_step``.
+
+    Step ``s`` covers global sample numbers ``[s·B, (s+1)·B)``; rank ``r`` of ``W`` takes its
+    contiguous ``B/W`` share. Epoch permutations depend on ``(seed, epoch)`` only.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int, start_step: int = 0, rank: int = 0, world: int = 1) -> None:
+        if batch_size % world:
+            raise RecipeError(f"batch_size {batch_size} must be divisible by the {world} processes")
+        self.size, self.batch, self.seed = size, batch_size, seed
+        self.start_step, self.rank, self.world = start_step, rank, world
+        self._epoch, self._order = -1, torch.empty(0, dtype=torch.int64)
+
+    def index(self, number: int) -> int:
+        """Dataset index of global sample number ``number``."""
+        epoch = number // self.size
+        if epoch != self._epoch:
+            generator = torch.Generator().manual_seed(_mix(self.seed, 1 << 40, epoch))
+            self._epoch, self._order = epoch, torch.randperm(self.size, generator=generator)
+        return int(self._order[number % self.size])
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        share = self.batch // self.world
+        step = self.start_step
+        while True:
+            first = step * self.batch + self.rank * share
+            yield [(n, self.index(n)) for n in range(first, first + share)]
+            step += 1
+
+
+def collate(samples: list[dict]) -> dict:
+    """``default_collate`` for every tensor key; ``meta`` stays a list of dicts."""
+    metas = [s.get("meta", {}) for s in samples]
+    batch = torch.utils.data.default_collate([{k: v for k, v in s.items() if k != "meta"} for s in samples])
+    batch["meta"] = metas
+    return batch

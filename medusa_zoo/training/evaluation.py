@@ -1,0 +1,66 @@
+"""Dataset-level evaluation of a network on every one of its tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..metrics import PASCAL_TOLERANCE, Meter, meter_for
+from ..tasks import Task
+
+Results = dict[str, dict[str, float]]
+
+
+def task_meters(tasks: Sequence[Task], dataset: str) -> dict[str, Meter]:
+    """One fresh meter per task, with the dataset's conventions (PASCAL's edge tolerance)."""
+    meters = {}
+    for task in tasks:
+        options: dict[str, Any] = {}
+        if task.kind == "edge" and dataset == "pascal_context":
+            options["tolerance"] = PASCAL_TOLERANCE
+        meters[task.name] = meter_for(task, **options)
+    return meters
+
+
+@torch.inference_mode()
+def evaluate(
+    model: torch.nn.Module,
+    loader: torch.utils.data.DataLoader,
+    dataset: str,
+    tasks: Sequence[str] | None = None,
+    progress: bool = False,
+    amp: torch.dtype | None = None,
+) -> Results:
+    """Metrics of ``model`` (a :class:`~medusa_zoo.MultiTaskNet`) per task over ``loader``.
+
+    ``loader`` yields normalised batches (``eval_transforms``). Images are padded to the
+    backbone's stride and predictions cropped back, so any size works. Returns
+    ``{task: {metric: value}}`` with each meter's dataset-level statistics.
+    """
+    chosen = [model.tasks[name] for name in (tasks or list(model.tasks))]
+    meters = task_meters(chosen, dataset)
+    stride = model.feature_info.max_stride
+    was_training = model.training
+    model.eval()
+    try:
+        for batch in tqdm(loader, desc="evaluate", disable=not progress, leave=False):
+            images = batch["image"].to(model.device, model.dtype)
+            h, w = images.shape[-2:]
+            images = F.pad(images, (0, -w % stride, 0, -h % stride))
+            with torch.autocast(model.device.type, dtype=amp, enabled=amp is not None):
+                logits = model(images).logits
+            for task in chosen:
+                prediction = task.postprocess(logits[task.name][..., :h, :w].float()).cpu()
+                meters[task.name].update(prediction, batch[task.name])
+    finally:
+        model.train(was_training)
+    return {name: meter.compute() for name, meter in meters.items()}
+
+
+def primary_metrics(tasks: Sequence[Task], dataset: str) -> dict[str, tuple[str, bool]]:
+    """Task -> (primary metric, lower is better), as Δm uses them."""
+    return {name: (m.primary, m.lower_is_better) for name, m in task_meters(tasks, dataset).items()}

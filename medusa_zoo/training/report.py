@@ -1,0 +1,74 @@
+"""Markdown table of a family's shipped results: ``python -m medusa_zoo.training.report``.
+
+    python -m medusa_zoo.training.report --family synthrooms_regnetx002
+
+Reads ``medusa_zoo/results/<family>.{trivial,stl,mtl,mtinet,medusa}.json`` and the bundled
+checkpoints' manifest entries; prints one row per model with each task's headline metrics and
+Δm against the family's STL results. MODEL_CARD.md and README.md paste its output.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..hub.manifest import load_manifest
+from .results import RESULTS_DIR, read_results
+
+COLUMNS = (
+    ("semseg", "mIoU", "semseg mIoU ↑"),
+    ("parts", "mIoU", "parts mIoU ↑"),
+    ("depth", "rmse", "depth RMSE ↓"),
+    ("normals", "mean", "normals mean° ↓"),
+    ("edge", "odsF", "edge odsF ↑"),
+    ("saliency", "maxF", "saliency maxF ↑"),
+    ("saliency", "max_mIoU", "saliency IoU ↑"),
+)
+ROWS = (("trivial", "trivial predictors"), ("stl", "STL (one network per task)"), ("mtl", "MTL"),
+        ("mtinet", "MTI-Net"), ("medusa", "Medusa"))  # fmt: skip
+
+
+def _cell(values: dict[str, Any], task: str, metric: str) -> str:
+    value = values.get(task, {}).get(metric)
+    return "–" if value is None else f"{value:.3f}" if metric == "rmse" else f"{value:.1f}"
+
+
+def table(family: str) -> str:
+    """The markdown table for ``family`` (``<dataset>_<backbone>``)."""
+    header = "| model | " + " | ".join(c[2] for c in COLUMNS) + " | Δm vs STL |"
+    lines = [header, "|" + "---|" * (len(COLUMNS) + 2)]
+    images = set()
+    for kind, label in ROWS:
+        path = RESULTS_DIR / f"{family}.{kind}.json"
+        if not path.is_file():
+            continue
+        result = read_results(path)
+        images.add((result["split"], result["images"]))
+        delta = result.get("delta_m")
+        delta_text = "0 (reference)" if kind == "stl" else "–" if delta is None else f"{delta:+.2f}%"
+        lines.append(f"| {label} | " + " | ".join(_cell(result["values"], t, m) for t, m, _ in COLUMNS) + f" | {delta_text} |")
+    manifest = load_manifest()
+    for name in manifest.names():
+        entry = manifest.get(name)
+        if entry.bundled and entry.recipe == family:
+            metrics = entry.metrics
+            images.add((metrics["split"], metrics["images"]))
+            delta = metrics.get("delta_m")
+            label = f"`{name}` as shipped ({metrics.get('precision', '?')})"
+            lines.append(f"| {label} | " + " | ".join(_cell(metrics["values"], t, m) for t, m, _ in COLUMNS)
+                         + f" | {'–' if delta is None else f'{delta:+.2f}%'} |")
+    sets = ", ".join(f"{split} ({n} images)" for split, n in sorted(images))
+    return "\n".join(lines) + f"\n\nAll rows measured on SynthRooms {sets}."
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the table."""
+    p = argparse.ArgumentParser(prog="python -m medusa_zoo.training.report", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--family", default="synthrooms_regnetx002")
+    print(table(p.parse_args(argv).family))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
