@@ -50,9 +50,8 @@ def main() -> None:
     Image.open(image).convert("RGB").save(out / "input.png")
     for task, picture in model.colorize(predictions).items():
         Image.fromarray(picture).save(out / f"{task}.png")
-    info = medusa_zoo.model_info(args.model)
-    print(f"{info.name}: {info.params / 1e6:.2f}M parameters, trained on {info.metrics.get('dataset', '?')} "
-          f"({info.source}); input {image}")
+    params = sum(p.numel() for p in model.parameters())
+    print(f"{args.model}: {model.config.arch}, {params / 1e6:.2f}M parameters, tasks {', '.join(model.tasks)}; input {image}")
     print(f"features: maps {[tuple(m.shape) for m in features.maps]}, embedding {tuple(features.embedding.shape)}")
     scores = score_against_labels(model, predictions) if not args.image else {}
     for task, value in predictions.items():

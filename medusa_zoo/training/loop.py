@@ -161,6 +161,118 @@ def _resume(run_dir: Path, recipe: Recipe, arch: str, tasks: list[str], resume: 
     return step, weights, state
 
 
+class _Session:
+    """The state of one training call: network, optimiser, schedule, AMP and where files go."""
+
+    def __init__(self, recipe: Recipe, arch: str, tasks: list[str] | None, out: str | Path | None,
+                 device: str, threads: int | None) -> None:
+        self.recipe, self.arch = recipe, arch
+        self.ranks, self.device = _init_distributed(device)
+        if self.device.type == "cpu":
+            local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+            torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // local))
+        self.model = build_for_recipe(recipe, arch, tasks)
+        self.names = list(self.model.tasks)
+        self.run_dir = Path(out) if out is not None else Path("runs") / recipe.name / run_name(arch, tasks, recipe)
+        if self.ranks.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.optimizer = _optimizer(recipe, self.model)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _schedule(recipe))
+        self.amp = _AMP.get(recipe.amp) if self.device.type == "cuda" and recipe.amp else None
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp == torch.float16 else None
+        self.channels_last = self.device.type == "cuda" and recipe.channels_last
+
+    def restore(self, resume: bool) -> tuple[int, torch.Tensor | None]:
+        """Load the newest checkpoint if any: (its step, its RNG state), else (0, None)."""
+        resumed = _resume(self.run_dir, self.recipe, self.arch, self.names, resume)
+        if resumed is None:
+            return 0, None
+        step, weights, state = resumed
+        self.model.load_state_dict(weights)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        return step, state["rng"]
+
+    def place(self) -> torch.nn.Module:
+        """Move everything to the device; the module to call (DDP-wrapped under torchrun)."""
+        self.model.to(self.device)
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        _move_optimizer_state(self.optimizer, self.device)
+        if self.ranks.world == 1:
+            return self.model
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+
+    def loader(self, start: int) -> torch.utils.data.DataLoader:
+        """This rank's endless batches from step ``start`` on."""
+        recipe = self.recipe
+        data = build_dataset(recipe.dataset, "train", self.names, dict(recipe.data))
+        transform = train_transforms(recipe.dataset, recipe.train_size, crop=recipe.crop,
+                                     preprocessing=self.model.config.preprocessing)
+        batches = StreamBatches(len(data), recipe.batch_size, recipe.seed, start, self.ranks.rank, self.ranks.world)
+        return torch.utils.data.DataLoader(
+            StreamSamples(data, transform, recipe.seed), batch_sampler=batches, num_workers=recipe.num_workers,
+            collate_fn=collate, pin_memory=self.device.type == "cuda",
+        )
+
+    def step(self, net: torch.nn.Module, batch: dict, number: int) -> tuple[dict[str, torch.Tensor], float]:
+        """One optimiser step on ``batch``: (weighted loss per task, the learning rate used)."""
+        images = batch["image"].to(self.device, non_blocking=True)
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        targets = {name: batch[name].to(self.device, non_blocking=True) for name in self.names}
+        with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+            output = net(images)
+        recipe = self.recipe
+        losses = task_losses(output, targets, self.model.tasks, recipe.loss_weights, recipe.deep_supervision)
+        total = sum(losses.values())
+        if not torch.isfinite(total):
+            raise TrainingError(
+                f"loss became {float(total)} at step {number} ({ {k: float(v) for k, v in losses.items()} }); "
+                "lower the learning rate or check the data"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(total).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            total.backward()
+            self.optimizer.step()
+        lr = self.scheduler.get_last_lr()[0]
+        self.scheduler.step()
+        return losses, lr
+
+    def save(self, step: int) -> None:
+        """Checkpoint after ``step`` steps (rank 0 writes; every rank waits for it)."""
+        if self.ranks.main:
+            state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                     "scaler": self.scaler.state_dict() if self.scaler is not None else {}, "rng": torch.get_rng_state()}
+            info = {"recipe": self.recipe.to_dict(), "arch": self.arch, "tasks": self.names}
+            save_checkpoint(self.run_dir, step, self.model.state_dict(), state, info)
+        if self.ranks.world > 1:
+            dist.barrier()
+
+    def evaluate(self, progress: bool = False) -> Results:
+        """Metrics on the recipe's evaluation split."""
+        loader = eval_loader(self.recipe, self.model)
+        return evaluate(self.model, loader, self.recipe.dataset, progress=progress, amp=self.amp)
+
+    def finish(self, log: _Log, progress: bool, wall_s: float) -> Results:
+        """Rank 0: final evaluation, ``model/`` and ``metrics.json``."""
+        recipe = self.recipe
+        metrics = self.evaluate(progress)
+        summary = {"dataset": recipe.dataset, "split": recipe.eval_split, "images": recipe.eval_images, "values": metrics}
+        self.model.save_pretrained(self.run_dir / "model", metrics=summary, recipe=recipe.name)
+        record = {**summary, "arch": self.arch, "steps": recipe.steps, "wall_s": round(wall_s, 1)}
+        (self.run_dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
+        log.write(step=recipe.steps, eval=metrics, final=True)
+        return metrics
+
+
 def train(
     recipe: Recipe,
     arch: str,
@@ -182,108 +294,41 @@ def train(
     (``config.json`` + ``model.safetensors`` + card) and ``metrics.json``.
     """
     started = time.perf_counter()
-    ranks, dev = _init_distributed(device)
-    if dev.type == "cpu":
-        torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))))
-    model = build_for_recipe(recipe, arch, tasks)
-    names = list(model.tasks)
-    run_dir = Path(out) if out is not None else Path("runs") / recipe.name / run_name(arch, tasks, recipe)
-    if ranks.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    optimizer = _optimizer(recipe, model)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(recipe))
-    amp = _AMP.get(recipe.amp) if dev.type == "cuda" and recipe.amp else None
-    scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
-    resumed = _resume(run_dir, recipe, arch, names, resume)
-    start = 0
-    if resumed is not None:
-        start, weights, state = resumed
-        model.load_state_dict(weights)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        if scaler is not None and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-    model.to(dev)
-    if dev.type == "cuda" and recipe.channels_last:
-        model.to(memory_format=torch.channels_last)
-    _move_optimizer_state(optimizer, dev)
-    net: torch.nn.Module = model
-    if ranks.world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
-
-    train_data = build_dataset(recipe.dataset, "train", names, dict(recipe.data))
-    transform = train_transforms(recipe.dataset, recipe.train_size, crop=recipe.crop, preprocessing=model.config.preprocessing)
-    loader = torch.utils.data.DataLoader(
-        StreamSamples(train_data, transform, recipe.seed),
-        batch_sampler=StreamBatches(len(train_data), recipe.batch_size, recipe.seed, start, ranks.rank, ranks.world),
-        num_workers=recipe.num_workers, collate_fn=collate, pin_memory=dev.type == "cuda",
-    )
-    log = _Log(run_dir / "log.jsonl", start, ranks.main)
+    session = _Session(recipe, arch, tasks, out, device, threads)
+    main = session.ranks.main
+    start, rng = session.restore(resume)
+    net = session.place()
+    log = _Log(session.run_dir / "log.jsonl", start, main)
     end = recipe.steps if stop_after is None else min(recipe.steps, start + stop_after)
-    if ranks.main and start:
-        print(f"resuming {run_dir} from step {start}", flush=True)
-    bar = tqdm(total=recipe.steps, initial=start, desc=f"{arch}", disable=not (progress and ranks.main), dynamic_ncols=True)
-    batches, window_start, window_images = iter(loader), time.perf_counter(), 0
-    if resumed is not None:  # after iter(loader), which draws a base seed from the global RNG
-        torch.set_rng_state(resumed[2]["rng"])
-    step = start
+    if main and start:
+        print(f"resuming {session.run_dir} from step {start}", flush=True)
+    bar = tqdm(total=recipe.steps, initial=start, desc=arch, disable=not (progress and main), dynamic_ncols=True)
+    batches = iter(session.loader(start))
+    if rng is not None:  # after iter(loader), which draws a base seed from the global RNG
+        torch.set_rng_state(rng)
+    window_start, window_images, step = time.perf_counter(), 0, start
     for step in range(start + 1, end + 1):
-        batch = next(batches)
-        images = batch["image"].to(dev, non_blocking=True)
-        if dev.type == "cuda" and recipe.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-        targets = {name: batch[name].to(dev, non_blocking=True) for name in names}
-        with torch.autocast(dev.type, dtype=amp, enabled=amp is not None):
-            output = net(images)
-        losses = task_losses(output, targets, model.tasks, recipe.loss_weights, recipe.deep_supervision)
-        total = sum(losses.values())
-        if not torch.isfinite(total):
-            raise TrainingError(
-                f"loss became {float(total)} at step {step} ({ {k: float(v) for k, v in losses.items()} }); "
-                "lower the learning rate or check the data"
-            )
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(total).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            total.backward()
-            optimizer.step()
-        lr = scheduler.get_last_lr()[0]  # the rate this step used
-        scheduler.step()
+        losses, lr = session.step(net, next(batches), step)
         window_images += recipe.batch_size
         bar.update(1)
         if step % recipe.log_every == 0 or step == end:
             rate = window_images / max(1e-9, time.perf_counter() - window_start)
             values = {k: round(float(v.detach()), 5) for k, v in losses.items()}
             bar.set_postfix({**{k[:6]: f"{v:.3f}" for k, v in values.items()}, "img/s": f"{rate:.1f}"})
-            log.write(step=step, loss=round(float(total.detach()), 5), losses=values, lr=lr,
+            log.write(step=step, loss=round(sum(values.values()), 5), losses=values, lr=lr,
                       images_per_s=round(rate, 2), elapsed_s=round(time.perf_counter() - started, 1))
             window_start, window_images = time.perf_counter(), 0
-        if recipe.eval_every and step % recipe.eval_every == 0 and step < recipe.steps and ranks.main:
-            log.write(step=step, eval=evaluate(model, eval_loader(recipe, model), recipe.dataset, amp=amp))
+        if recipe.eval_every and step % recipe.eval_every == 0 and step < recipe.steps and main:
+            log.write(step=step, eval=session.evaluate())
         if step % recipe.checkpoint_every == 0 or step == end:
-            if ranks.main:
-                state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                         "scaler": scaler.state_dict() if scaler is not None else {}, "rng": torch.get_rng_state()}
-                info = {"recipe": recipe.to_dict(), "arch": arch, "tasks": names}
-                save_checkpoint(run_dir, step, model.state_dict(), state, info)
-            if ranks.world > 1:
-                dist.barrier()
+            session.save(step)
     bar.close()
     metrics: Results = {}
-    if step >= recipe.steps and ranks.main:
-        metrics = evaluate(model, eval_loader(recipe, model), recipe.dataset, progress=progress, amp=amp)
-        summary = {"dataset": recipe.dataset, "split": recipe.eval_split, "images": recipe.eval_images, "values": metrics}
-        model.save_pretrained(run_dir / "model", metrics=summary, recipe=recipe.name)
-        wall = time.perf_counter() - started
-        (run_dir / "metrics.json").write_text(json.dumps({**summary, "arch": arch, "steps": recipe.steps,
-                                                          "wall_s": round(wall, 1)}, indent=2) + "\n")
-        log.write(step=step, eval=metrics, final=True)
-    if ranks.world > 1:
+    if step >= recipe.steps and main:
+        metrics = session.finish(log, progress, time.perf_counter() - started)
+    if session.ranks.world > 1:
         dist.barrier()
-    return RunResult(model, run_dir, step, metrics, time.perf_counter() - started)
+    return RunResult(session.model, session.run_dir, step, metrics, time.perf_counter() - started)
 
 
 def _move_optimizer_state(optimizer: torch.optim.Optimizer, device: torch.device) -> None:
@@ -291,4 +336,3 @@ def _move_optimizer_state(optimizer: torch.optim.Optimizer, device: torch.device
         for key, value in state.items():
             if isinstance(value, torch.Tensor) and key != "step":
                 state[key] = value.to(device)
-
