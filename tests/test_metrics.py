@@ -325,3 +325,30 @@ def test_meter_for_maps_task_kinds() -> None:
         assert meter_for(task).lower_is_better == task.lower_is_better
     with pytest.raises(UnknownTaskError, match="'optical_flow'"):
         meter_for(SimpleNamespace(kind="optical_flow", name="flow"))  # type: ignore[arg-type]
+
+
+def _thin_every_pixel_every_pass(mask: np.ndarray) -> np.ndarray:
+    """Textbook Zhang–Suen: every on-pixel re-examined in every sub-iteration until nothing changes."""
+    from medusa_zoo.metrics._edge_ops import _NEIGHBOURS, _THIN_TABLES
+
+    image = np.pad(mask.astype(bool), 1).astype(np.int64)
+    changed = True
+    while changed:
+        changed = False
+        for table in _THIN_TABLES:
+            ys, xs = np.nonzero(image)
+            code = sum(image[ys + dy, xs + dx] << bit for bit, (dy, dx) in enumerate(_NEIGHBOURS))
+            delete = table[code]
+            if delete.any():
+                image[ys[delete], xs[delete]] = 0
+                changed = True
+    return image[1:-1, 1:-1].astype(bool)
+
+
+@pytest.mark.parametrize("density", [0.2, 0.5, 0.8])
+def test_incremental_thinning_equals_textbook_zhang_suen(density: float) -> None:
+    rng = np.random.default_rng(int(density * 10))
+    for _ in range(5):
+        mask = rng.random((40, 56)) < density
+        mask[8:30, 4:50] |= rng.random() < 0.5  # sometimes a thick block
+        assert np.array_equal(thin(mask), _thin_every_pixel_every_pass(mask))

@@ -315,3 +315,14 @@ BAD_SAMPLES = {
 def test_bad_samples_raise_dataset_error(corrupt, transform) -> None:
     with pytest.raises(DatasetError, match="image|label|Mask|is \\(|dict"):
         transform(corrupt(make_sample(12, 12)))
+
+
+def test_synthrooms_training_crops_a_window_at_the_evaluation_scale() -> None:
+    from medusa_zoo.data import SynthRooms
+
+    sample = SynthRooms("train", size=1, resolution=(48, 64))[0]
+    torch.manual_seed(0)
+    out = train_transforms("synthrooms", (48, 64), crop=(32, 40))(sample)
+    assert tuple(out["image"].shape) == (3, 32, 40) and tuple(out["semseg"].shape) == (32, 40)
+    with pytest.raises(DatasetError, match="crop applies to 'synthrooms' only"):
+        train_transforms("nyud", (48, 64), crop=(32, 40))
