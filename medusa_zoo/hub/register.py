@@ -87,6 +87,7 @@ def register(
     target.parent.mkdir(parents=True, exist_ok=True)
     state, metadata = stored_state(trained, precision)
     save_file(state, target, metadata=metadata)
+    os.chmod(target, 0o644)  # readable by every user of an installed wheel
     shipped = MultiTaskNet(trained.config)  # what users get: the bundled file in a fresh network
     load_state_strict(shipped, read_weights(target), str(target))
     metrics = measure(shipped, recipe, check_images, progress)
