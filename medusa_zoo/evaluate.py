@@ -4,15 +4,17 @@
     python -m medusa_zoo.evaluate --model local-dir:runs/x/model --data synthrooms:val --images 300 --out m.json
     python -m medusa_zoo.evaluate --model medusa_hrnet18.nyud --data nyud:val --data-root /data/NYUDv2
 
-Prints a table and writes a results JSON (``--out``) with every metric of every task and,
+Prints a table and writes a results JSON (``--out``, default ``outputs/evaluate/``) with every metric of every task and,
 when the family ships single-task results for the same evaluation set, Δm against them.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--device", default="auto")
-    p.add_argument("--out", help="write the results JSON here")
+    p.add_argument("--out", help="results JSON path (default outputs/evaluate/<model>.<dataset>_<split>.json)")
     args = p.parse_args(argv)
     import medusa_zoo
 
@@ -116,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(format_table(result))
-    if args.out:
-        print(f"wrote {write_results(args.out, {'kind': 'evaluation', **result})}")
+    out = args.out or Path("outputs/evaluate") / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', args.model)}.{dataset}_{split}.json"
+    print(f"wrote {write_results(out, {'kind': 'evaluation', **result})}")
     return 0
 
 

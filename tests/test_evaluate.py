@@ -115,3 +115,13 @@ def test_register_bundles_the_weights_and_writes_measured_metrics(
     assert written.default and written.metrics["images"] == 6 and written.metrics["check"]["images"] == 2
     assert set(written.metrics["values"]) == {"semseg", "depth", "edge"}
     assert written.metrics["precision"] == "float16"
+
+
+def test_without_out_the_results_go_under_outputs(saved_model: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert evaluate_main(["--model", f"local-dir:{saved_model}", "--data", "synthrooms:val", "--images", "2",
+                          "--resolution", "64", "96"]) == 0  # fmt: skip
+    written = list((tmp_path / "outputs" / "evaluate").glob("local-dir_*.synthrooms_val.json"))
+    assert len(written) == 1 and read_results(written[0])["images"] == 2
+    # the family's shipped STL reference covers 300 val images, so Δm is skipped with a hint
+    assert "not computed" in capsys.readouterr().out.split("Δm")[1]

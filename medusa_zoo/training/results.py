@@ -75,7 +75,8 @@ def delta_m_against(
     """(Δm, explanation) of ``values`` against a shipped STL ``reference``, or (None, why not)."""
     where = (reference.get("dataset"), reference.get("split"), reference.get("images"))
     if where != (dataset, split, images):
-        return None, f"the STL reference was measured on {where}, this evaluation on {(dataset, split, images)}"
+        return None, (f"the STL reference was measured on {where}, this evaluation on {(dataset, split, images)}; "
+                      f"evaluate {where[0]}:{where[1]} with --images {where[2]} to compare")
     missing = [t for t in primary if t not in reference["values"]]
     if missing:
         return None, f"the STL reference has no result for {missing}"
