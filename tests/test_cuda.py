@@ -41,3 +41,23 @@ def test_cuda_and_cpu_agree(tmp_path) -> None:
     image = torch.rand(3, 128, 160)
     a, b = cpu.predict(image), gpu.predict(image)
     assert torch.allclose(a["depth"], b["depth"], atol=1e-3)
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16", None])
+def test_training_on_cuda_with_amp_and_channels_last_learns_and_resumes(amp: str | None, tmp_path) -> None:
+    from medusa_zoo.training import recipe_from_dict, train
+
+    raw = {
+        "format": "medusa_zoo.recipe/1", "name": "cuda_tiny", "dataset": "synthrooms",
+        "architectures": ["medusa_regnetx002"], "tasks": ["semseg", "depth", "edge"],
+        "data": {"seed": 0, "resolution": [64, 96], "sizes": {"train": 16}}, "train_size": [64, 96],
+        "eval_images": 4, "lr": 1e-3, "batch_size": 4, "steps": 6, "checkpoint_every": 3, "log_every": 1,
+        "num_workers": 0, "amp": amp, "channels_last": True,
+    }  # fmt: skip
+    recipe = recipe_from_dict(raw)
+    first = train(recipe, "medusa_regnetx002", out=tmp_path / "run", device="cuda", progress=False, stop_after=3)
+    assert first.model.device.type == "cuda" and first.steps == 3
+    result = train(recipe, "medusa_regnetx002", out=tmp_path / "run", device="cuda", progress=False)
+    assert result.steps == 6 and (tmp_path / "run" / "model" / "model.safetensors").is_file()
+    assert all(torch.isfinite(p).all() for p in result.model.parameters())
+    assert result.metrics["depth"]["rmse"] > 0
