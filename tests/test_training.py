@@ -391,3 +391,17 @@ def test_deep_supervision_false_counts_only_the_final_output() -> None:
         only_final = model.tasks[name].loss(output.logits[name], target) * weights.get(name, 1.0)
         torch.testing.assert_close(final[name], only_final)
         assert deep[name] > final[name]
+
+
+def test_periodic_evaluation_is_logged_and_matches_a_standalone_evaluation(tmp_path: Path) -> None:
+    from medusa_zoo.training import eval_loader, evaluate
+
+    recipe = load_recipe(write_recipe(tmp_path, eval_every=2, steps=4))
+    result = train(recipe, ARCH, out=tmp_path / "run", threads=1, progress=False)
+    lines = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    periodic = [line for line in lines if "eval" in line and not line.get("final")]
+    assert [line["step"] for line in periodic] == [2]  # every eval_every steps, the last one is the final eval
+    final = [line for line in lines if line.get("final")]
+    assert len(final) == 1 and final[0]["eval"] == result.metrics
+    again = evaluate(result.model, eval_loader(recipe, result.model, num_workers=0), recipe.dataset)
+    assert again == result.metrics
