@@ -17,13 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from .errors import MedusaZooError, RecipeError
-from .models.zoo import ARCHITECTURES
-from .training.data import Transformed, build_dataset, collate
-from .training.evaluation import Results, evaluate, primary_metrics
-from .training.results import delta_m_against, read_results, results_path, write_results
+from .training.evaluation import evaluate_model
+from .training.results import write_results
 
 
 def parse_data(spec: str) -> tuple[str, str]:
@@ -32,47 +28,6 @@ def parse_data(spec: str) -> tuple[str, str]:
     if not dataset or not split:
         raise RecipeError(f"--data must look like 'synthrooms:val', 'nyud:val' or 'pascal_context:val', got {spec!r}")
     return dataset, split
-
-
-def evaluate_model(
-    model: Any,
-    dataset: str,
-    split: str,
-    images: int | None = None,
-    options: dict[str, Any] | None = None,
-    size: tuple[int, int] | None = None,
-    batch_size: int = 8,
-    num_workers: int = 0,
-    progress: bool = False,
-) -> dict[str, Any]:
-    """Evaluate ``model`` on ``dataset:split`` (first ``images`` samples) -> results document.
-
-    The document has ``dataset``, ``split``, ``images``, ``values`` and ``delta_m`` (None with
-    ``delta_m_note`` saying why when no matching single-task reference ships).
-    """
-    from .data import eval_transforms
-
-    data = build_dataset(dataset, split, list(model.tasks), options, images)
-    loader = torch.utils.data.DataLoader(
-        Transformed(data, eval_transforms(size, preprocessing=model.config.preprocessing)),
-        batch_size=batch_size, num_workers=num_workers, collate_fn=collate,
-    )
-    values: Results = evaluate(model, loader, dataset, progress=progress)
-    count = len(data)  # type: ignore[arg-type]
-    result: dict[str, Any] = {"dataset": dataset, "split": split, "images": count, "values": values}
-    arch = model.config.arch
-    result["delta_m"], result["delta_m_note"] = None, "the model is not a registered architecture"
-    if arch in ARCHITECTURES:
-        reference = results_path(dataset, ARCHITECTURES.get(arch).backbone, "stl")
-        if reference.is_file():
-            tasks = [model.tasks[n] for n in values]
-            result["delta_m"], result["delta_m_note"] = delta_m_against(
-                values, read_results(reference), primary_metrics(tasks, dataset), dataset, split, count
-            )
-            result["delta_m_reference"] = reference.name
-        else:
-            result["delta_m_note"] = f"no single-task results ship for this family ({reference.name})"
-    return result
 
 
 def format_table(result: dict[str, Any]) -> str:

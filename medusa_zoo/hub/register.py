@@ -25,9 +25,8 @@ import torch
 from ..errors import MedusaZooError
 from ..models.network import MultiTaskNet
 from ..models.serialization import WEIGHTS_NAME, load_state_strict, quantize_int8, read_weights
-from ..models.zoo import ARCHITECTURES
-from ..training import eval_loader, evaluate, load_recipe, primary_metrics
-from ..training.results import delta_m_against, read_results, results_path
+from ..training import load_recipe
+from ..training.evaluation import evaluate_model
 from .manifest import BUNDLED_DIR, CheckpointEntry, load_manifest, manifest_path
 from .publish import manifest_entry
 
@@ -50,17 +49,15 @@ def stored_state(model: torch.nn.Module, precision: str) -> tuple[dict[str, torc
 def measure(model: MultiTaskNet, recipe_name: str, check_images: int = CHECK_IMAGES, progress: bool = False) -> dict[str, Any]:
     """Metrics of ``model`` on the recipe's evaluation split and on its first ``check_images`` images."""
     recipe = load_recipe(recipe_name)
-    values = evaluate(model, eval_loader(recipe, model, num_workers=0), recipe.dataset, progress=progress)
-    check = evaluate(model, eval_loader(recipe, model, images=check_images, num_workers=0), recipe.dataset)
+    where = (recipe.dataset, recipe.eval_split)
+    full = evaluate_model(model, *where, recipe.eval_images, dict(recipe.data), recipe.eval_size, progress=progress)
+    check = evaluate_model(model, *where, check_images, dict(recipe.data), recipe.eval_size)
     metrics: dict[str, Any] = {
-        "dataset": recipe.dataset, "split": recipe.eval_split, "images": recipe.eval_images, "values": values,
-        "check": {"split": recipe.eval_split, "images": check_images, "values": check},
+        "dataset": recipe.dataset, "split": recipe.eval_split, "images": full["images"], "values": full["values"],
+        "check": {"split": recipe.eval_split, "images": check_images, "values": check["values"]},
     }
-    reference = results_path(recipe.dataset, ARCHITECTURES.get(model.config.arch).backbone, "stl")
-    if reference.is_file():
-        tasks = [model.tasks[n] for n in values]
-        metrics["delta_m"], _ = delta_m_against(values, read_results(reference), primary_metrics(tasks, recipe.dataset),
-                                                recipe.dataset, recipe.eval_split, recipe.eval_images)
+    if full["delta_m"] is not None:
+        metrics["delta_m"] = full["delta_m"]
     return metrics
 
 

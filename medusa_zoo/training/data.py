@@ -19,7 +19,6 @@ import torch
 
 from ..errors import DatasetError, RecipeError
 from ..tasks import Task, get_task
-from .recipe import Recipe
 
 _STREAM_SALT = 0x5EED
 
@@ -96,6 +95,28 @@ def build_dataset(
     if images is not None and images < len(full):
         return torch.utils.data.Subset(full, range(images))
     return full
+
+
+def evaluation_loader(
+    dataset: str,
+    split: str,
+    tasks: Sequence[str],
+    options: dict[str, Any] | None,
+    images: int | None,
+    size: tuple[int, int] | None,
+    preprocessing: Any,
+    batch_size: int = 8,
+    num_workers: int = 0,
+) -> torch.utils.data.DataLoader:
+    """Batches of ``dataset:split`` (first ``images`` samples) resized to ``size`` and normalised
+    with ``preprocessing`` (a model's :class:`~medusa_zoo.models.Preprocessing`)."""
+    from ..data import eval_transforms
+
+    data = build_dataset(dataset, split, tasks, options, images)
+    return torch.utils.data.DataLoader(
+        Transformed(data, eval_transforms(size, preprocessing=preprocessing)),
+        batch_size=batch_size, num_workers=num_workers, collate_fn=collate,
+    )
 
 
 class Transformed(torch.utils.data.Dataset):

@@ -10,7 +10,10 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..metrics import PASCAL_TOLERANCE, Meter, meter_for
+from ..models.zoo import ARCHITECTURES
 from ..tasks import Task
+from .data import evaluation_loader
+from .results import delta_m_against, read_results, results_path
 
 Results = dict[str, dict[str, float]]
 
@@ -64,3 +67,39 @@ def evaluate(
 def primary_metrics(tasks: Sequence[Task], dataset: str) -> dict[str, tuple[str, bool]]:
     """Task -> (primary metric, lower is better), as Δm uses them."""
     return {name: (m.primary, m.lower_is_better) for name, m in task_meters(tasks, dataset).items()}
+
+
+def evaluate_model(
+    model: Any,
+    dataset: str,
+    split: str,
+    images: int | None = None,
+    options: dict[str, Any] | None = None,
+    size: tuple[int, int] | None = None,
+    batch_size: int = 8,
+    num_workers: int = 0,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Evaluate ``model`` on ``dataset:split`` (first ``images`` samples) -> results document.
+
+    The document has ``dataset``, ``split``, ``images``, ``values`` and ``delta_m`` (None with
+    ``delta_m_note`` saying why when no matching single-task reference ships).
+    """
+    loader = evaluation_loader(dataset, split, list(model.tasks), options, images, size, model.config.preprocessing,
+                               batch_size, num_workers)
+    values = evaluate(model, loader, dataset, progress=progress)
+    count = len(loader.dataset)  # type: ignore[arg-type]
+    result: dict[str, Any] = {"dataset": dataset, "split": split, "images": count, "values": values}
+    arch = model.config.arch
+    result["delta_m"], result["delta_m_note"] = None, "the model is not a registered architecture"
+    if arch in ARCHITECTURES:
+        reference = results_path(dataset, ARCHITECTURES.get(arch).backbone, "stl")
+        if reference.is_file():
+            tasks = [model.tasks[n] for n in values]
+            result["delta_m"], result["delta_m_note"] = delta_m_against(
+                values, read_results(reference), primary_metrics(tasks, dataset), dataset, split, count
+            )
+            result["delta_m_reference"] = reference.name
+        else:
+            result["delta_m_note"] = f"no single-task results ship for this family ({reference.name})"
+    return result

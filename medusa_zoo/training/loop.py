@@ -19,14 +19,14 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from ..data import eval_transforms, train_transforms
+from ..data import train_transforms
 from ..devices import resolve_device
 from ..errors import RecipeError, TrainingError
 from ..losses import task_losses
 from ..models.network import MultiTaskNet
 from ..models.zoo import ARCHITECTURES
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
-from .data import StreamBatches, StreamSamples, Transformed, build_dataset, collate, dataset_tasks
+from .data import StreamBatches, StreamSamples, build_dataset, collate, dataset_tasks, evaluation_loader
 from .evaluation import Results, evaluate
 from .recipe import Recipe
 
@@ -111,11 +111,9 @@ def _optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
 
 def eval_loader(recipe: Recipe, model: MultiTaskNet, images: int | None = None, num_workers: int | None = None):
     """A loader over the recipe's evaluation split (first ``images`` samples, default the recipe's)."""
-    data = build_dataset(recipe.dataset, recipe.eval_split, list(model.tasks), dict(recipe.data), images or recipe.eval_images)
-    transform = eval_transforms(recipe.eval_size, preprocessing=model.config.preprocessing)
-    return torch.utils.data.DataLoader(
-        Transformed(data, transform), batch_size=8, num_workers=recipe.num_workers if num_workers is None else num_workers,
-        collate_fn=collate,
+    return evaluation_loader(
+        recipe.dataset, recipe.eval_split, list(model.tasks), dict(recipe.data), images or recipe.eval_images,
+        recipe.eval_size, model.config.preprocessing, num_workers=recipe.num_workers if num_workers is None else num_workers,
     )
 
 
