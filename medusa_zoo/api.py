@@ -100,6 +100,8 @@ def load(
         model = _load_hub_repo(name[len(HUB_PREFIX) :], pretrained, cache_dir)
     else:
         model = _load_named(name, pretrained, cache_dir, tasks, backbone_pretrained, head_options)
+    if pretrained:
+        model.source = name
     return model.to(device=target, dtype=precision).eval()
 
 

@@ -78,6 +78,10 @@ class IncompatibleConfigError(MedusaZooError, ValueError):
     """A model configuration (``config.json`` or keyword arguments) cannot be built."""
 
 
+class HeadMismatchError(IncompatibleConfigError):
+    """A head-only file does not fit this model: another head type, backbone or trunk."""
+
+
 class StateDictMismatchError(MedusaZooError, ValueError):
     """Weights do not fit the architecture: missing, unexpected or mis-shaped tensors."""
 

@@ -77,7 +77,10 @@ def build_decoder(
         raise IncompatibleConfigError("a model needs at least one task")
     try:
         if head.task_head is not None:
-            return IndependentHeads({t: head.task_head(info.channels, k, **options) for t, k in out_channels.items()})
+            def factory(k: int) -> TaskHead:
+                return head.task_head(info.channels, k, **options)  # type: ignore[misc]
+
+            return IndependentHeads({t: factory(k) for t, k in out_channels.items()}, factory)
         return head.joint(info.channels, dict(out_channels), **options)  # type: ignore[misc]
     except IncompatibleConfigError:
         raise

@@ -4,7 +4,10 @@ Per scale, coarse to fine: initial task predictions (deep-supervised) whose inpu
 scales include the propagated task features of the coarser scale; a feature propagation
 module (FPM) at every scale but the finest; multi-modal distillation at every scale; then a
 per-task HRNet head aggregating the four distilled scales. The modules couple the tasks:
-adding or removing a task changes every one of them.
+adding or removing a task changes every one of them. A task *attached* after training
+(``attached``; see :class:`~medusa_zoo.heads.decoder.CoupledDecoder`) gets its own refinement,
+initial prediction, FPM gate, distillation adapters (from every joint task) and HRNet head;
+the FPMs' shared mask and reduction stay those of the joint tasks.
 """
 
 from __future__ import annotations
@@ -15,23 +18,26 @@ import torch
 from torch import nn
 
 from .blocks import BasicBlock, SEBlock, basic_blocks, resize_to
-from .decoder import DecoderOutput, require_several_tasks
+from .decoder import CoupledDecoder, DecoderOutput, require_several_tasks
 from .hrnet_head import HRNetHead
 
 
 class FeaturePropagation(nn.Module):
-    """Shares task features across tasks: a softmax-over-tasks mask on their concatenation,
-    reduced to one shared map, then a per-task SE gate plus each task's own features."""
+    """Shares task features across tasks: a softmax-over-tasks mask on the concatenation of the
+    ``tasks``' features, reduced to one shared map, then a per-task SE gate plus each task's own
+    features. ``receivers`` (default: the ``tasks``) get a gate on the shared map; a task
+    attached later only receives."""
 
-    def __init__(self, tasks: Sequence[str], channels: int) -> None:
+    def __init__(self, tasks: Sequence[str], channels: int, receivers: Sequence[str] | None = None) -> None:
         super().__init__()
         self.tasks = list(tasks)
+        self.channels = channels
         shared = channels * len(self.tasks)
         self.mask = nn.Sequential(
             BasicBlock(shared, shared // 4), BasicBlock(shared // 4, shared // 4), nn.Conv2d(shared // 4, shared, 1)
         )
         self.reduce = BasicBlock(shared, channels)
-        self.gates = nn.ModuleDict({t: SEBlock(channels) for t in self.tasks})
+        self.gates = nn.ModuleDict({t: SEBlock(channels) for t in (self.tasks if receivers is None else receivers)})
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         concat = torch.cat([features[t] for t in self.tasks], dim=1)
@@ -39,7 +45,7 @@ class FeaturePropagation(nn.Module):
         n = len(self.tasks)
         weights = self.mask(concat).view(b, n, -1, h, w).softmax(dim=1)
         shared = self.reduce((weights * concat.view(b, n, -1, h, w)).view(b, -1, h, w))
-        return {t: self.gates[t](shared) + features[t] for t in self.tasks}
+        return {t: self.gates[t](shared) + features[t] for t in features}
 
 
 class SpatialAttentionAdapter(nn.Module):
@@ -55,47 +61,69 @@ class SpatialAttentionAdapter(nn.Module):
 
 
 class MultiModalDistillation(nn.Module):
-    """``out_t = feat_t + sum over a != t of adapter_{t<-a}(feat_a)``."""
+    """``out_t = feat_t + sum over a != t of adapter_{t<-a}(feat_a)``, ``a`` over the ``tasks``,
+    for every receiver ``t`` (default: the ``tasks``; a task attached later only receives)."""
 
-    def __init__(self, tasks: Sequence[str], channels: int) -> None:
+    def __init__(self, tasks: Sequence[str], channels: int, receivers: Sequence[str] | None = None) -> None:
         super().__init__()
         self.tasks = list(tasks)
-        self.adapters = nn.ModuleDict(
-            {f"{t}__from__{a}": SpatialAttentionAdapter(channels) for t in self.tasks for a in self.tasks if a != t}
-        )
+        self.channels = channels
+        self.adapters = nn.ModuleDict()
+        for t in self.tasks if receivers is None else receivers:
+            self.add_receiver(t)
+
+    def add_receiver(self, t: str) -> None:
+        """Adapters passing every source task's features to ``t``."""
+        for a in self.tasks:
+            if a != t:
+                self.adapters[f"{t}__from__{a}"] = SpatialAttentionAdapter(self.channels)
+
+    def receiver_keys(self, t: str) -> list[str]:
+        """Keys of the adapters that feed ``t``."""
+        return [f"{t}__from__{a}" for a in self.tasks if a != t]
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         out = {}
-        for t in self.tasks:
+        for t in features:
             messages = [self.adapters[f"{t}__from__{a}"](features[a]) for a in self.tasks if a != t]
             out[t] = features[t] + torch.stack(messages).sum(dim=0)
         return out
 
 
-class MTINetDecoder(nn.Module):
-    """The joint MTI-Net decoder over all tasks (needs at least two)."""
+class MTINetDecoder(CoupledDecoder):
+    """The joint MTI-Net decoder over all tasks (needs at least two jointly trained ones)."""
 
-    def __init__(self, channels: Sequence[int], out_channels: dict[str, int]) -> None:
-        super().__init__()
-        require_several_tasks("MTI-Net", out_channels)
-        self.tasks = list(out_channels)
+    def __init__(self, channels: Sequence[int], out_channels: dict[str, int], attached: Sequence[str] = ()) -> None:
+        super().__init__(out_channels, attached)
+        require_several_tasks("MTI-Net", {t: out_channels[t] for t in self.joint})
+        self.channels = list(channels)
         levels = range(len(channels))
-        coarsest = len(channels) - 1
-        self.refine = nn.ModuleList(
-            nn.ModuleDict(
-                {
-                    t: basic_blocks(channels[s] + (channels[s + 1] if s < coarsest else 0), channels[s], 2)
-                    for t in self.tasks
-                }
-            )
-            for s in levels
-        )
-        self.initial = nn.ModuleList(
-            nn.ModuleDict({t: nn.Conv2d(channels[s], k, 1) for t, k in out_channels.items()}) for s in levels
-        )
-        self.propagate = nn.ModuleList(FeaturePropagation(self.tasks, channels[s]) for s in levels if s > 0)
-        self.distill = nn.ModuleList(MultiModalDistillation(self.tasks, channels[s]) for s in levels)
-        self.aggregate = nn.ModuleDict({t: HRNetHead(channels, k) for t, k in out_channels.items()})
+        self.refine = nn.ModuleList(nn.ModuleDict() for _ in levels)
+        self.initial = nn.ModuleList(nn.ModuleDict() for _ in levels)
+        self.propagate = nn.ModuleList(FeaturePropagation(self.joint, channels[s], receivers=()) for s in levels if s > 0)
+        self.distill = nn.ModuleList(MultiModalDistillation(self.joint, channels[s], receivers=()) for s in levels)
+        self.aggregate = nn.ModuleDict()
+        for t, k in out_channels.items():
+            self.build_task(t, k)
+
+    def build_task(self, name: str, out_channels: int) -> None:
+        channels, coarsest = self.channels, len(self.channels) - 1
+        for s in range(len(channels)):
+            extra = channels[s + 1] if s < coarsest else 0
+            self.refine[s][name] = basic_blocks(channels[s] + extra, channels[s], 2)
+            self.initial[s][name] = nn.Conv2d(channels[s], out_channels, 1)
+        for fpm in self.propagate:
+            fpm.gates[name] = SEBlock(fpm.channels)
+        for distill in self.distill:
+            distill.add_receiver(name)
+        self.aggregate[name] = HRNetHead(channels, out_channels)
+
+    def task_slots(self, name: str) -> list[tuple[nn.ModuleDict, str]]:
+        slots = [(self.refine[s], name) for s in range(len(self.channels))]
+        slots += [(self.initial[s], name) for s in range(len(self.channels))]
+        slots += [(fpm.gates, name) for fpm in self.propagate]
+        slots += [(d.adapters, key) for d in self.distill for key in d.receiver_keys(name)]
+        return [*slots, (self.aggregate, name)]
 
     def forward(self, features: Sequence[torch.Tensor]) -> DecoderOutput:
         num = len(features)

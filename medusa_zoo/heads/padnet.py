@@ -13,26 +13,40 @@ from collections.abc import Sequence
 from torch import nn
 
 from .blocks import Bottleneck, conv_bn_relu
-from .decoder import DecoderOutput, require_several_tasks
+from .decoder import CoupledDecoder, DecoderOutput, require_several_tasks
 from .hrnet_head import fuse_levels
 from .mtinet import MultiModalDistillation
 
 
-class PADNetDecoder(nn.Module):
-    """The joint PAD-Net decoder over all tasks (needs at least two); ``width`` channels per task."""
+class PADNetDecoder(CoupledDecoder):
+    """The joint PAD-Net decoder over all tasks (needs at least two jointly trained ones);
+    ``width`` channels per task. ``attached`` tasks: see :class:`CoupledDecoder`."""
 
-    def __init__(self, channels: Sequence[int], out_channels: dict[str, int], width: int = 256) -> None:
-        super().__init__()
-        require_several_tasks("PAD-Net", out_channels)
-        self.tasks = list(out_channels)
+    def __init__(
+        self, channels: Sequence[int], out_channels: dict[str, int], width: int = 256, attached: Sequence[str] = ()
+    ) -> None:
+        super().__init__(out_channels, attached)
+        require_several_tasks("PAD-Net", {t: out_channels[t] for t in self.joint})
         total = sum(channels)
+        self.total, self.width = total, width
         self.fuse = conv_bn_relu(total, total)
-        self.initial_features = nn.ModuleDict({t: nn.Sequential(Bottleneck(total, width), Bottleneck(width, width)) for t in self.tasks})
-        self.initial = nn.ModuleDict({t: nn.Conv2d(width, k, 1) for t, k in out_channels.items()})
-        self.distill = MultiModalDistillation(self.tasks, width)
-        self.final = nn.ModuleDict(
-            {t: nn.Sequential(Bottleneck(width, width), Bottleneck(width, width), nn.Conv2d(width, k, 1)) for t, k in out_channels.items()}
-        )
+        self.initial_features = nn.ModuleDict()
+        self.initial = nn.ModuleDict()
+        self.distill = MultiModalDistillation(self.joint, width, receivers=())
+        self.final = nn.ModuleDict()
+        for t, k in out_channels.items():
+            self.build_task(t, k)
+
+    def build_task(self, name: str, out_channels: int) -> None:
+        width = self.width
+        self.initial_features[name] = nn.Sequential(Bottleneck(self.total, width), Bottleneck(width, width))
+        self.initial[name] = nn.Conv2d(width, out_channels, 1)
+        self.distill.add_receiver(name)
+        self.final[name] = nn.Sequential(Bottleneck(width, width), Bottleneck(width, width), nn.Conv2d(width, out_channels, 1))
+
+    def task_slots(self, name: str) -> list[tuple[nn.ModuleDict, str]]:
+        adapters = [(self.distill.adapters, key) for key in self.distill.receiver_keys(name)]
+        return [(self.initial_features, name), (self.initial, name), *adapters, (self.final, name)]
 
     def forward(self, features: Sequence) -> DecoderOutput:
         shared = self.fuse(fuse_levels(features))

@@ -15,6 +15,7 @@ from .depth import DepthMeter
 from .edge import BSDS_TOLERANCE, DEFAULT_EDGE_THRESHOLDS, PASCAL_TOLERANCE, EdgeMeter
 from .factory import meter_for
 from .normals import NormalsMeter
+from .regression import RegressionMeter
 from .saliency import DEFAULT_SALIENCY_THRESHOLDS, SaliencyMeter
 from .segmentation import SegmentationMeter
 
@@ -28,6 +29,7 @@ __all__ = [
     "DepthMeter",
     "NormalsMeter",
     "SaliencyMeter",
+    "RegressionMeter",
     "EdgeMeter",
     "DEFAULT_EDGE_THRESHOLDS",
     "DEFAULT_SALIENCY_THRESHOLDS",

@@ -12,6 +12,7 @@ from .base import Meter
 from .depth import DepthMeter
 from .edge import EdgeMeter
 from .normals import NormalsMeter
+from .regression import RegressionMeter
 from .saliency import SaliencyMeter
 from .segmentation import SegmentationMeter
 
@@ -21,6 +22,7 @@ _BUILDERS: dict[str, Callable[..., Meter]] = {
     "normals": lambda task, **kw: NormalsMeter(**kw),
     "edge": lambda task, **kw: EdgeMeter(**kw),
     "saliency": lambda task, **kw: SaliencyMeter(**kw),
+    "dense_regression": lambda task, **kw: RegressionMeter(task.out_channels, **kw),
 }
 
 

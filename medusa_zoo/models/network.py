@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..backbones import FeatureInfo, TimmBackbone
-from ..errors import InvalidImageError, UnknownTaskError
+from ..errors import IncompatibleConfigError, InvalidImageError, UnknownTaskError
 from ..heads import build_decoder
 from ..inputs import ImageInput, to_image_list
 from ..tasks import Task
@@ -27,6 +27,7 @@ from .outputs import Features, MultiTaskOutput
 
 if TYPE_CHECKING:
     from ..hub.manifest import CheckpointEntry
+    from .task_heads import FreezeSummary
 
 Prediction = dict[str, torch.Tensor]
 
@@ -51,6 +52,8 @@ class MultiTaskNet(nn.Module):
         std = torch.tensor(config.preprocessing.std).view(1, 3, 1, 1)
         self.register_buffer("pixel_mean", mean, persistent=False)
         self.register_buffer("pixel_std", std, persistent=False)
+        self.source: str | None = None  # the checkpoint it was loaded from, when load() knows it
+        self._trainable: tuple[str, ...] | None = None  # set by freeze()
 
     @property
     def feature_info(self) -> FeatureInfo:
@@ -129,6 +132,142 @@ class MultiTaskNet(nn.Module):
         maps = [m[..., : math.ceil(h / s), : math.ceil(w / s)] for m, s in zip(maps, strides)]
         embedding = torch.cat([m.float().mean(dim=(2, 3)) for m in maps], dim=1)
         return Features(maps, strides, embedding)
+
+    # ------------------------------------------------------------ new tasks on a trained trunk
+    def add_task(
+        self,
+        name: str | Task,
+        kind: str | None = None,
+        out_channels: int | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> Task:
+        """Attach a freshly initialised head of this model's own type for a new task.
+
+        ``kind`` is a built-in task (``"normals"``, ``"edge"``, ``"semseg"``...; default:
+        ``name``) or a user-defined kind: ``"dense_classification"`` with ``out_channels=K``
+        classes (or ``labels``), ``"dense_regression"`` with ``out_channels=C`` values per
+        pixel. The loss, post-processing, colouring and metric follow from the kind. Medusa
+        gets a new SFA + MSA head; MTL an HRNet head; MTI-Net / PAD-Net task-specific modules
+        that read the jointly trained tasks (which never read the new one). The other tasks'
+        outputs do not change. Seed with ``torch.manual_seed`` for a reproducible initialisation.
+        A :class:`~medusa_zoo.tasks.Task` may be passed instead of ``name`` (e.g. a dataset's own
+        task definition with its class names); ``kind`` and friends must then be left out.
+        """
+        from .task_heads import check_addable, make_task
+
+        if isinstance(name, Task):
+            if kind is not None or out_channels is not None or labels is not None:
+                raise IncompatibleConfigError("add_task(task) takes a Task alone; kind/out_channels/labels come from it")
+            task = name
+        else:
+            task = make_task(name, kind, out_channels, labels)
+        check_addable(self, task)
+        self._attach(task)
+        return task
+
+    def remove_task(self, name: str) -> None:
+        """Remove a task and its head; the other tasks' outputs do not change.
+
+        MTI-Net and PAD-Net can only remove tasks added after training (the jointly trained
+        ones read each other).
+        """
+        from .task_heads import with_tasks
+
+        self._task_names([name])
+        if len(self.tasks) == 1:
+            raise IncompatibleConfigError(f"{name!r} is this model's only task; a model needs at least one")
+        if not hasattr(self.decoder, "remove_task"):
+            raise IncompatibleConfigError(f"the {self.config.head!r} decoder cannot remove tasks")
+        self.decoder.remove_task(name)
+        del self.tasks[name]
+        self.config = with_tasks(self, [t for t in self.config.tasks if t.name != name])
+        if self._trainable is not None:
+            remaining = tuple(t for t in self._trainable if t != name)
+            if remaining:
+                self.freeze(remaining)
+            else:
+                self.unfreeze()
+
+    def freeze(self, train: Sequence[str]) -> FreezeSummary:
+        """Freeze everything but the heads of the tasks in ``train``, BatchNorm statistics included.
+
+        Frozen parameters stop requiring gradients and frozen modules stay in eval mode even
+        under ``model.train()``, so their BatchNorm running statistics never move. Returns
+        (and ``str()`` describes) how many parameters remain trainable. :meth:`unfreeze` undoes it.
+        """
+        from .task_heads import FreezeSummary, count_parameters
+
+        names = tuple(self._task_names(list(train)))
+        if not names:
+            raise IncompatibleConfigError("freeze(train=[...]) needs at least one task to train; use unfreeze() to undo")
+        self.requires_grad_(False)
+        for name in names:
+            for module in self.decoder.task_modules(name):
+                module.requires_grad_(True)
+        self._trainable = names
+        self.train(self.training)
+        return FreezeSummary(names, *count_parameters(self))
+
+    def unfreeze(self) -> None:
+        """Make every parameter trainable again (undoes :meth:`freeze`)."""
+        self._trainable = None
+        self.requires_grad_(True)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> MultiTaskNet:
+        """Set training mode; after :meth:`freeze`, only the trainable heads enter it."""
+        super().train(mode)
+        if mode and self._trainable is not None:
+            for module in self.modules():
+                module.training = False
+            self.training = True
+            for name in self._trainable:
+                for module in self.decoder.task_modules(name):
+                    module.train(True)
+        return self
+
+    def save_head(self, name: str, directory: str | Path) -> Path:
+        """Write task ``name``'s head alone into ``directory``: ``head.safetensors`` + ``head.json``.
+
+        ``head.json`` records the task, the head type and the sha256 of the trunk it was
+        trained on (:func:`~medusa_zoo.models.task_heads.trunk_fingerprint`); :meth:`load_head`
+        refuses any other trunk.
+        """
+        from .task_heads import save_head
+
+        self._task_names([name])
+        return save_head(self, name, directory)
+
+    def load_head(self, directory: str | Path) -> Task:
+        """Attach the head saved by :meth:`save_head` in ``directory``; returns its task.
+
+        Raises :class:`~medusa_zoo.errors.HeadMismatchError` when the head was trained on
+        another trunk, head type or backbone, and :class:`~medusa_zoo.errors.DuplicateNameError`
+        when the model already has a task of that name.
+        """
+        from .task_heads import check_addable, check_head_fits, load_head_weights, read_head
+
+        record, weights = read_head(directory)
+        task = check_head_fits(self, record, Path(directory))
+        check_addable(self, task)
+        self._attach(task)
+        try:
+            load_head_weights(self, task.name, weights)
+        except Exception:
+            self.remove_task(task.name)
+            raise
+        return task
+
+    def _attach(self, task: Task) -> None:
+        from .task_heads import with_tasks
+
+        self.decoder.add_task(task.name, task.out_channels)
+        self.decoder.to(device=self.device, dtype=self.dtype)
+        self.tasks[task.name] = task
+        self.config = with_tasks(self, [*self.config.tasks, task])
+        if self._trainable is not None:
+            self.freeze(self._trainable)
+        self.train(self.training)
 
     def colorize(self, prediction: Prediction) -> dict[str, np.ndarray]:
         """(H, W, 3) uint8 pictures of one image's predictions, keyed by task."""

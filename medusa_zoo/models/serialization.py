@@ -35,11 +35,11 @@ def save_pretrained(model: MultiTaskNet, directory: str | Path, **card: Any) -> 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    _atomic_write(directory / WEIGHTS_NAME, lambda path: save_file(state, path, metadata={"format": "pt"}))
+    atomic_write(directory / WEIGHTS_NAME, lambda path: save_file(state, path, metadata={"format": "pt"}))
     config_text = json.dumps(model.config.to_dict(), indent=2) + "\n"
-    _atomic_write(directory / CONFIG_NAME, lambda path: Path(path).write_text(config_text))
+    atomic_write(directory / CONFIG_NAME, lambda path: Path(path).write_text(config_text))
     text = model_card(model, **card)
-    _atomic_write(directory / "README.md", lambda path: Path(path).write_text(text))
+    atomic_write(directory / "README.md", lambda path: Path(path).write_text(text))
     return directory
 
 
@@ -125,9 +125,15 @@ def dequantize_int8(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor
     return out
 
 
-def load_state_strict(model: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
-    """Copy ``state`` into ``model``, refusing any missing, unexpected or mis-shaped tensor."""
-    expected = model.state_dict()
+def load_state_strict(
+    model: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str, part: Mapping[str, torch.Tensor] | None = None
+) -> None:
+    """Copy ``state`` into ``model``, refusing any missing, unexpected or mis-shaped tensor.
+
+    ``part`` (a subset of ``model.state_dict()``, e.g. one task head's entries) is what
+    ``state`` must match exactly when only that part is loaded.
+    """
+    expected = model.state_dict() if part is None else part
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     mismatched = sorted(
@@ -148,10 +154,11 @@ def load_state_strict(model: torch.nn.Module, state: Mapping[str, torch.Tensor],
             unexpected,
             mismatched,
         )
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(state, strict=part is None)
 
 
-def _atomic_write(path: Path, write: object) -> None:
+def atomic_write(path: Path, write: object) -> None:
+    """Call ``write(temporary_path)`` and rename the result to ``path``; no half file is ever left."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
