@@ -20,6 +20,7 @@ from .errors import (
     IncompatibleConfigError,
     InvalidImageError,
     MedusaZooError,
+    HeadMismatchError,
     StateDictMismatchError,
     UnknownBackboneError,
     UnknownModelError,
@@ -40,6 +41,8 @@ _LAZY = {
     "MultiTaskNet": "models",
     "Features": "models",
     "MultiTaskOutput": "models",
+    "finetune": "training.finetune",
+    "FinetuneResult": "training.finetune",
 }
 
 __all__ = sorted(
@@ -51,6 +54,7 @@ __all__ = sorted(
         "IncompatibleConfigError",
         "InvalidImageError",
         "MedusaZooError",
+        "HeadMismatchError",
         "StateDictMismatchError",
         "UnknownBackboneError",
         "UnknownModelError",
@@ -64,6 +68,7 @@ if TYPE_CHECKING:
     from .api import ModelInfo, build_model, list_models, load, model_info
     from .models import Features, MultiTaskNet, MultiTaskOutput
     from .tasks import Task, get_task
+    from .training.finetune import FinetuneResult, finetune
 
 
 def __getattr__(name: str) -> Any:

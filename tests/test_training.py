@@ -28,7 +28,7 @@ from medusa_zoo.train import main as train_main
 from medusa_zoo.training import build_for_recipe, load_recipe, packaged_recipes, recipe_from_dict, train
 from medusa_zoo.training.checkpoint import list_checkpoints
 from medusa_zoo.training.data import StreamBatches, dataset_tasks
-from medusa_zoo.training.loop import _schedule
+from medusa_zoo.training.loop import schedule_of
 
 TINY = {
     "format": "medusa_zoo.recipe/1",
@@ -362,13 +362,13 @@ def test_the_task_flag_trains_a_single_task_model(tmp_path: Path, monkeypatch: p
 
 def test_lr_schedule_is_linear_warmup_then_poly_decay() -> None:
     recipe = recipe_from_dict({**TINY, "steps": 10, "warmup": 4, "poly_power": 0.9})
-    factor = _schedule(recipe)
+    factor = schedule_of(recipe).factor
     assert factor(0) == pytest.approx(0.25 * 1.0)
     assert factor(1) == pytest.approx(0.5 * 0.9**0.9)
     assert factor(3) == pytest.approx(1.0 * 0.7**0.9)
     assert factor(5) == pytest.approx(0.5**0.9)
     assert factor(10) == 0.0
-    assert _schedule(recipe.with_overrides(warmup=0))(0) == 1.0
+    assert schedule_of(recipe.with_overrides(warmup=0)).factor(0) == 1.0
 
 
 def test_deep_supervision_false_counts_only_the_final_output() -> None:

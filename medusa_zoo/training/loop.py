@@ -22,16 +22,13 @@ from tqdm.auto import tqdm
 from ..data import train_transforms
 from ..devices import resolve_device
 from ..errors import RecipeError, TrainingError
-from ..losses import task_losses
 from ..models.network import MultiTaskNet
 from ..models.zoo import ARCHITECTURES
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .data import StreamBatches, StreamSamples, build_dataset, collate, dataset_tasks, evaluation_loader
 from .evaluation import Results, evaluate
+from .optimization import Optimization, Schedule
 from .recipe import Recipe
-
-_AMP = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
 
 @dataclass
 class RunResult:
@@ -92,21 +89,13 @@ def _init_distributed(device: str) -> tuple[_Dist, torch.device]:
     return _Dist(rank, world, local), torch.device("cpu")
 
 
-def _schedule(recipe: Recipe):  # noqa: ANN202 - a LambdaLR factor
-    def factor(step: int) -> float:
-        warm = min(1.0, (step + 1) / recipe.warmup) if recipe.warmup else 1.0
-        return warm * max(0.0, 1.0 - step / recipe.steps) ** recipe.poly_power
-
-    return factor
-
-
-def _optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
-    if recipe.optimizer == "adam":
-        return torch.optim.Adam(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
-    if recipe.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
-    return torch.optim.SGD(params, lr=recipe.lr, momentum=0.9, weight_decay=recipe.weight_decay)
+def schedule_of(recipe: Recipe) -> Schedule:
+    """The optimisation settings a recipe names."""
+    return Schedule(
+        steps=recipe.steps, lr=recipe.lr, weight_decay=recipe.weight_decay, optimizer=recipe.optimizer,
+        warmup=recipe.warmup, poly_power=recipe.poly_power, loss_weights=dict(recipe.loss_weights),
+        deep_supervision=recipe.deep_supervision, amp=recipe.amp, channels_last=recipe.channels_last,
+    )
 
 
 def eval_loader(recipe: Recipe, model: MultiTaskNet, images: int | None = None, num_workers: int | None = None):
@@ -174,11 +163,7 @@ class _Session:
         self.run_dir = Path(out) if out is not None else Path("runs") / recipe.name / run_name(arch, tasks, recipe)
         if self.ranks.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.optimizer = _optimizer(recipe, self.model)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _schedule(recipe))
-        self.amp = _AMP.get(recipe.amp) if self.device.type == "cuda" and recipe.amp else None
-        self.scaler = torch.amp.GradScaler("cuda") if self.amp == torch.float16 else None
-        self.channels_last = self.device.type == "cuda" and recipe.channels_last
+        self.optimization = Optimization(self.model, schedule_of(recipe), self.device)
 
     def restore(self, resume: bool) -> tuple[int, torch.Tensor | None]:
         """Load the newest checkpoint if any: (its step, its RNG state), else (0, None)."""
@@ -187,18 +172,15 @@ class _Session:
             return 0, None
         step, weights, state = resumed
         self.model.load_state_dict(weights)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        if self.scaler is not None and state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
+        self.optimization.load_state_dict(state)
         return step, state["rng"]
 
     def place(self) -> torch.nn.Module:
         """Move everything to the device; the module to call (DDP-wrapped under torchrun)."""
         self.model.to(self.device)
-        if self.channels_last:
+        if self.optimization.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        _move_optimizer_state(self.optimizer, self.device)
+        self.optimization.move_state()
         if self.ranks.world == 1:
             return self.model
         ids = [self.device.index] if self.device.type == "cuda" else None
@@ -218,37 +200,12 @@ class _Session:
 
     def step(self, net: torch.nn.Module, batch: dict, number: int) -> tuple[dict[str, torch.Tensor], float]:
         """One optimiser step on ``batch``: (weighted loss per task, the learning rate used)."""
-        images = batch["image"].to(self.device, non_blocking=True)
-        if self.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-        targets = {name: batch[name].to(self.device, non_blocking=True) for name in self.names}
-        with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
-            output = net(images)
-        recipe = self.recipe
-        losses = task_losses(output, targets, self.model.tasks, recipe.loss_weights, recipe.deep_supervision)
-        total = sum(losses.values())
-        if not torch.isfinite(total):
-            raise TrainingError(
-                f"loss became {float(total)} at step {number} ({ {k: float(v) for k, v in losses.items()} }); "
-                "lower the learning rate or check the data"
-            )
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(total).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            total.backward()
-            self.optimizer.step()
-        lr = self.scheduler.get_last_lr()[0]
-        self.scheduler.step()
-        return losses, lr
+        return self.optimization.step(net, batch, self.model.tasks, number)
 
     def save(self, step: int) -> None:
         """Checkpoint after ``step`` steps (rank 0 writes; every rank waits for it)."""
         if self.ranks.main:
-            state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                     "scaler": self.scaler.state_dict() if self.scaler is not None else {}, "rng": torch.get_rng_state()}
+            state = {**self.optimization.state_dict(), "rng": torch.get_rng_state()}
             info = {"recipe": self.recipe.to_dict(), "arch": self.arch, "tasks": self.names}
             save_checkpoint(self.run_dir, step, self.model.state_dict(), state, info)
         if self.ranks.world > 1:
@@ -257,7 +214,7 @@ class _Session:
     def evaluate(self, progress: bool = False) -> Results:
         """Metrics on the recipe's evaluation split."""
         loader = eval_loader(self.recipe, self.model)
-        return evaluate(self.model, loader, self.recipe.dataset, progress=progress, amp=self.amp)
+        return evaluate(self.model, loader, self.recipe.dataset, progress=progress, amp=self.optimization.amp)
 
     def finish(self, log: _Log, progress: bool, wall_s: float) -> Results:
         """Rank 0: final evaluation, ``model/`` and ``metrics.json``."""
@@ -327,10 +284,3 @@ def train(
     if session.ranks.world > 1:
         dist.barrier()
     return RunResult(session.model, session.run_dir, step, metrics, time.perf_counter() - started)
-
-
-def _move_optimizer_state(optimizer: torch.optim.Optimizer, device: torch.device) -> None:
-    for state in optimizer.state.values():
-        for key, value in state.items():
-            if isinstance(value, torch.Tensor) and key != "step":
-                state[key] = value.to(device)
