@@ -1,0 +1,150 @@
+"""medusa_zoo.finetune on a frozen trunk, and the UFL benchmark (python -m medusa_zoo.ufl)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torchvision import tv_tensors
+
+import medusa_zoo
+from medusa_zoo.data import SynthRooms
+from medusa_zoo.errors import DatasetError, TrainingError, UnknownTaskError
+from medusa_zoo.metrics import delta_m
+from medusa_zoo.training.evaluation import evaluate
+from medusa_zoo.training.data import evaluation_loader
+from medusa_zoo import ufl
+
+RESOLUTION = (64, 96)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def synthrooms(split: str, size: int, tasks: list[str]) -> SynthRooms:
+    return SynthRooms(split, size=size, tasks=tasks, resolution=RESOLUTION)
+
+
+def trained_trunk() -> medusa_zoo.MultiTaskNet:
+    """The bundled Medusa checkpoint without its normals head: a real trained trunk."""
+    model = medusa_zoo.load("medusa_regnetx002.synthrooms", device="cpu")
+    model.remove_task("normals")
+    return model
+
+
+def normals_error(model: medusa_zoo.MultiTaskNet) -> float:
+    loader = evaluation_loader("synthrooms", "val", ["normals"], {"resolution": list(RESOLUTION)}, 16, None,
+                               model.config.preprocessing)
+    return evaluate(model, loader, "synthrooms", tasks=["normals"])["normals"]["mean"]
+
+
+def test_finetuning_trains_the_new_head_only_and_beats_an_untrained_one() -> None:
+    model = trained_trunk()
+    torch.manual_seed(0)
+    model.add_task("normals")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    probe = torch.rand(1, 3, *RESOLUTION, generator=torch.Generator().manual_seed(3))
+    others = {k: v for k, v in model(model.normalize(probe)).logits.items() if k != "normals"}
+    untrained = normals_error(model)
+    result = medusa_zoo.finetune(model, "normals", synthrooms("train", 64, ["normals"]), steps=40, batch_size=4,
+                                 lr=2e-3, progress=False)
+    after = model.state_dict()
+    changed = {k for k in after if not torch.equal(after[k], before[k])}
+    assert changed and all(k.startswith("decoder.heads.normals.") for k in changed)
+    assert any("running_mean" in k for k in changed)  # the new head's own BatchNorms did train
+    trunk_buffers = [k for k in after if k.startswith("backbone.") and "running" in k]
+    assert trunk_buffers and all(torch.equal(after[k], before[k]) for k in trunk_buffers)
+    for name, value in model(model.normalize(probe)).logits.items():
+        if name != "normals":
+            assert torch.equal(value, others[name])
+    assert len(result.history) == 40 and result.trainable.trainable < result.trainable.frozen
+    assert not model.training
+    tuned = normals_error(model)
+    assert tuned < untrained - 5.0, (untrained, tuned)  # degrees of mean angular error
+
+
+def test_finetune_reports_validation_metrics_and_works_on_user_tasks() -> None:
+    """A user-defined dense regression task on a user's own dataset: predict the image's own brightness."""
+
+    class Brightness(torch.utils.data.Dataset):
+        def __init__(self, size: int) -> None:
+            self.rooms = synthrooms("train", size, ["depth"])
+
+        def __len__(self) -> int:
+            return len(self.rooms)
+
+        def __getitem__(self, index: int) -> dict:
+            image = self.rooms[index]["image"]
+            grey = image.float().mean(dim=0, keepdim=True) / 255.0
+            return {"image": image, "brightness": tv_tensors.Mask(grey)}
+
+    model = medusa_zoo.load("medusa_regnetx002.synthrooms", device="cpu")
+    torch.manual_seed(0)
+    model.add_task("brightness", kind="dense_regression", out_channels=1)
+    data = Brightness(24)
+    start = medusa_zoo.finetune(model, "brightness", data, data, steps=1, progress=False).metrics
+    result = medusa_zoo.finetune(model, "brightness", data, data, steps=30, lr=3e-3, batch_size=4, eval_every=10,
+                                 progress=False)
+    assert set(result.metrics) == {"rmse", "mae"}
+    assert [sorted(h["eval"]) for h in result.history if "eval" in h] == [["mae", "rmse"]] * 2
+    assert result.metrics["rmse"] < 0.5 * start["rmse"]
+
+
+def test_finetune_refuses_bad_requests_before_training() -> None:
+    model = trained_trunk()
+    with pytest.raises(UnknownTaskError, match="add_task"):
+        medusa_zoo.finetune(model, "normals", synthrooms("train", 4, ["normals"]), steps=1, progress=False)
+    model.add_task("normals")
+    with pytest.raises(DatasetError, match="no label for 'normals'"):
+        medusa_zoo.finetune(model, "normals", synthrooms("train", 4, ["depth"]), steps=1, progress=False)
+    with pytest.raises(DatasetError, match="map-style"):
+        medusa_zoo.finetune(model, "normals", [1, 2, 3], steps=1, progress=False)  # type: ignore[arg-type]
+    with pytest.raises(TrainingError, match="lower the learning rate"):
+        medusa_zoo.finetune(model, "normals", synthrooms("train", 8, ["normals"]), steps=3, lr=1e30, progress=False)
+
+
+TINY = {
+    "format": "medusa_zoo.recipe/1", "name": "tiny_ufl", "dataset": "synthrooms",
+    "architectures": ["medusa_regnetx002", "mtl_regnetx002", "mtinet_regnetx002", "stl_regnetx002"],
+    "tasks": ["semseg", "depth", "normals"], "data": {"seed": 0, "resolution": [64, 96], "sizes": {"train": 16}},
+    "train_size": [64, 96], "crop": [64, 64], "eval_size": [64, 96], "eval_images": 4, "lr": 0.001,
+    "warmup": 1, "batch_size": 2, "steps": 2, "checkpoint_every": 2, "log_every": 1, "num_workers": 0,
+}
+
+
+def test_ufl_benchmark_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recipe = tmp_path / "tiny.json"
+    recipe.write_text(json.dumps(TINY))
+    out = tmp_path / "ufl.json"
+    argv = ["--recipe", str(recipe), "--held-out", "normals", "depth", "--runs", str(tmp_path / "runs"),
+            "--out", str(out), "--threads", "1", "--no-progress"]
+    assert ufl.main(argv) == 0
+    printed = capsys.readouterr().out
+    document = json.loads(out.read_text())
+    run = document["runs"][0]
+    assert set(document["summary"]) == {"medusa_regnetx002", "mtl_regnetx002", "mtinet_regnetx002"}
+    primary = {t: tuple(v) for t, v in run["primary"].items()}
+    single = {t: run["stl"][t]["values"] for t in TINY["tasks"]}
+    for arch, row in run["architectures"].items():
+        for task in ("normals", "depth"):
+            cell = row["cells"][task]
+            assert task not in cell["trunk"]["values"]  # the trunk never trained on it
+            expected = delta_m({task: cell["head"]["values"]}, single, {task: primary[task]})
+            assert row["ufl_per_task"][task] == pytest.approx(expected)
+            assert cell["head"]["retrained_modules"] and all(f".{task}" in m for m in cell["head"]["retrained_modules"])
+        assert row["ufl"] == pytest.approx(sum(row["ufl_per_task"].values()) / 2)
+    mtinet = run["architectures"]["mtinet_regnetx002"]["cells"]["normals"]["head"]["retrained_modules"]
+    assert "decoder.distill.0.adapters.normals__from__semseg" in mtinet and "decoder.aggregate.normals" in mtinet
+    assert "| Medusa |" in printed and "paper's figure" in printed
+    head = tmp_path / "runs/tiny_ufl/steps2_seed0/medusa/without_normals/head_normals"
+    assert (head / "head.json").is_file()
+    stamp = (tmp_path / "runs/tiny_ufl/steps2_seed0/medusa/without_normals/model/model.safetensors").stat().st_mtime_ns
+    assert ufl.main(argv) == 0  # a second run reuses every trunk, head and reference
+    assert (tmp_path / "runs/tiny_ufl/steps2_seed0/medusa/without_normals/model/model.safetensors").stat().st_mtime_ns == stamp
+    assert json.loads(out.read_text())["summary"] == document["summary"]
+    assert ufl.main(["--report", str(out)]) == 0
+    assert "UFL score" in capsys.readouterr().out
