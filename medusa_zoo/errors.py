@@ -154,3 +154,8 @@ class RecipeError(MedusaZooError, ValueError):
 
 class TrainingError(MedusaZooError, RuntimeError):
     """Training cannot start or continue (bad output folder, unusable resume state, ...)."""
+
+
+class EmbeddingsError(MedusaZooError, ValueError):
+    """An embeddings file is missing or not ours, or ``extract_embeddings`` / ``Embeddings.dataset``
+    got an unusable argument (size, batch size, output path, targets)."""
