@@ -35,8 +35,10 @@ def test_list_models_sorted_and_filtered() -> None:
     assert medusa_zoo.list_models("*_hrnet18") == [
         "medusa_hrnet18", "mtinet_hrnet18", "mtl_hrnet18", "padnet_hrnet18", "stl_hrnet18"
     ]
-    assert medusa_zoo.list_models(pretrained=True) == ["medusa_regnetx002.synthrooms", "mtinet_regnetx002.synthrooms"]
-    assert medusa_zoo.list_models("medusa_*", pretrained=True) == ["medusa_regnetx002.synthrooms"]
+    assert medusa_zoo.list_models(pretrained=True) == [
+        "medusa_regnetx002.synthrooms", "medusa_regnetx002.synthrooms-no-normals", "mtinet_regnetx002.synthrooms"
+    ]
+    assert medusa_zoo.list_models("mtinet_*", pretrained=True) == ["mtinet_regnetx002.synthrooms"]
 
 
 def test_unknown_name_suggests_closest() -> None:

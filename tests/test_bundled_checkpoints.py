@@ -22,6 +22,8 @@ def test_the_zoo_ships_bundled_medusa_and_mtinet_checkpoints() -> None:
     architectures = {MANIFEST.get(name).architecture for name in BUNDLED}
     assert {"medusa_regnetx002", "mtinet_regnetx002"} <= architectures
     assert MANIFEST.default_for("medusa_regnetx002").name == "medusa_regnetx002.synthrooms"
+    no_normals = MANIFEST.get("medusa_regnetx002.synthrooms-no-normals")
+    assert [t.name for t in no_normals.config.tasks] == ["semseg", "depth", "edge", "saliency", "parts"]
 
 
 @pytest.mark.parametrize("name", BUNDLED)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,3 +151,14 @@ def test_ufl_benchmark_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert json.loads(out.read_text())["summary"] == document["summary"]
     assert ufl.main(["--report", str(out)]) == 0
     assert "UFL score" in capsys.readouterr().out
+
+
+def test_finetune_new_head_example_runs(tmp_path: Path) -> None:
+    """examples/finetune_new_head.py at a tiny size (its full size is measured in MODEL_CARD.md)."""
+    script = Path(__file__).resolve().parents[1] / "examples" / "finetune_new_head.py"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, str(script), "--steps", "3", "--images", "4", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "new head on the frozen no-normals trunk" in done.stdout and "jointly trained normals head" in done.stdout
+    assert (tmp_path / "normals_head" / "head.json").is_file() and "loaded it back" in done.stdout
