@@ -27,7 +27,8 @@ from .training.recipe import load_recipe
 from .training.results import write_results
 from .training.ufl import UFL_FORMAT
 
-PAPER_CLAIM = "+13.18% (paper's figure: Medusa's UFL score, PASCAL-Context / NYUD-v2, HRNet-18; not measured here)"
+PAPER_CLAIM = ("+13.18% in UFL for Medusa (the paper's figure, from its abstract; its datasets, backbone and exact "
+               "reference are not reproduced here)")
 
 
 def read_ufl(path: str | Path) -> dict[str, Any]:
