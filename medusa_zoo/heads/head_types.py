@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -77,9 +78,7 @@ def build_decoder(
         raise IncompatibleConfigError("a model needs at least one task")
     try:
         if head.task_head is not None:
-            def factory(k: int) -> TaskHead:
-                return head.task_head(info.channels, k, **options)  # type: ignore[misc]
-
+            factory = functools.partial(head.task_head, info.channels, **options)  # picklable
             return IndependentHeads({t: factory(k) for t, k in out_channels.items()}, factory)
         return head.joint(info.channels, dict(out_channels), **options)  # type: ignore[misc]
     except IncompatibleConfigError:
