@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import sys
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from tqdm.auto import tqdm
 
 from .errors import EmbeddingsError, ImageNotFoundError, InvalidImageError, MedusaZooError
 from .inputs import ImageInput, to_image_list
+from .models.serialization import atomic_write
 
 if TYPE_CHECKING:
     from .models import MultiTaskNet
@@ -155,17 +155,8 @@ def save_embeddings(embeddings: Embeddings, path: str | os.PathLike) -> Path:
     except (TypeError, ValueError) as error:
         raise EmbeddingsError(f"embeddings.metadata must be JSON-serialisable ({error})") from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        # safetensors creates owner-only (0600) files; give ours the mode a plain open() would.
-        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-        mode = tmp.stat().st_mode & 0o777
-        save_file({_TENSOR: vectors.detach().cpu().float().contiguous()}, str(tmp), metadata=header)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    tensors = {_TENSOR: vectors.detach().cpu().float().contiguous()}
+    atomic_write(path, lambda temporary: save_file(tensors, str(temporary), metadata=header))
     return path
 
 

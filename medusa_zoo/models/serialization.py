@@ -158,12 +158,23 @@ def load_state_strict(
 
 
 def atomic_write(path: Path, write: object) -> None:
-    """Call ``write(temporary_path)`` and rename the result to ``path``; no half file is ever left."""
+    """Call ``write(temporary_path)`` and rename the result to ``path``; no half file is ever left.
+
+    The file gets the mode a plain ``open()`` would give it (0666 less the umask), not the
+    owner-only mode of temporary files (which safetensors also uses).
+    """
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
         write(temporary)  # type: ignore[operator]
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

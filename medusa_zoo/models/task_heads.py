@@ -71,9 +71,14 @@ def check_addable(model: MultiTaskNet, task: Task) -> None:
         raise IncompatibleConfigError(f"the {head.name!r} decoder cannot take new tasks")
 
 
+def own_options(model: MultiTaskNet) -> dict[str, Any]:
+    """The head options that define the head type's modules (without the attached-task list)."""
+    return {k: v for k, v in model.config.head_options.items() if k != "attached"}
+
+
 def attached_options(model: MultiTaskNet) -> dict[str, Any]:
     """Head options with the decoder's attached tasks recorded (absent when there are none)."""
-    options = {k: v for k, v in model.config.head_options.items() if k != "attached"}
+    options = own_options(model)
     attached = list(getattr(model.decoder, "attached", []))
     if attached:
         options["attached"] = attached
@@ -163,10 +168,10 @@ def save_head(model: MultiTaskNet, name: str, directory: str | Path) -> Path:
         "format": HEAD_FORMAT,
         "task": task.to_config(),
         "head": model.config.head,
-        "head_options": {k: v for k, v in model.config.head_options.items() if k != "attached"},
+        "head_options": own_options(model),
         "backbone": model.config.backbone.to_config(),
         "arch": model.config.arch,
-        "parameters": sum(v.numel() for k, v in state.items() if "running_" not in k and "num_batches" not in k),
+        "parameters": sum(p.numel() for m in model.decoder.task_modules(name) for p in m.parameters()),
         "weights_sha256": hashlib.sha256((directory / HEAD_WEIGHTS).read_bytes()).hexdigest(),
         "trunk": {"sha256": trunk_fingerprint(model), "source": getattr(model, "source", None),
                   "other_tasks": [t for t in model.tasks if t != name]},
@@ -205,7 +210,7 @@ def check_head_fits(model: MultiTaskNet, record: dict[str, Any], where: Path) ->
             f"the head in {where} is a {record.get('head')!r} head on a {record.get('backbone', {}).get('timm_name')!r} "
             f"backbone; this model is {model.config.head!r} on {model.config.backbone.timm_name!r}"
         )
-    options = {k: v for k, v in model.config.head_options.items() if k != "attached"}
+    options = own_options(model)
     if record.get("head_options", {}) != options:
         raise HeadMismatchError(f"the head in {where} was built with head options {record.get('head_options')}, "
                                 f"this model with {options}")
