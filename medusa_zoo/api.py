@@ -13,10 +13,11 @@ from .backbones import BackboneSpec, resolve_backbone
 from .devices import resolve_device, resolve_dtype
 from .errors import CheckpointError, CheckpointNotFoundError, IncompatibleConfigError, UnknownModelError
 from .hub import CheckpointEntry, entry_weights, hub_file, load_manifest
-from .models import ARCHITECTURES, ModelConfig, MultiTaskNet, Preprocessing
+from .heads import HEADS
+from .models import ARCHITECTURES, ModelConfig, MultiTaskNet, Preprocessing, load_folder
 from .models.config import TaskLike, resolve_tasks
 from .models.flops import measure_cost
-from .models.serialization import CONFIG_NAME, WEIGHTS_NAME, load_state_strict, read_config, read_weights
+from .models.serialization import CONFIG_NAME, WEIGHTS_NAME, load_state_strict, read_weights
 
 LOCAL_PREFIX = "local-dir:"
 HUB_PREFIX = "hf-hub:"
@@ -95,7 +96,7 @@ def load(
             "(use pretrained=False to build an architecture with other tasks)"
         )
     if name.startswith(LOCAL_PREFIX):
-        model = _load_folder(Path(name[len(LOCAL_PREFIX) :]).expanduser(), pretrained)
+        model = load_folder(Path(name[len(LOCAL_PREFIX) :]).expanduser(), pretrained)
     elif name.startswith(HUB_PREFIX):
         model = _load_hub_repo(name[len(HUB_PREFIX) :], pretrained, cache_dir)
     else:
@@ -150,16 +151,6 @@ def checkpoint_entry(name: str) -> CheckpointEntry:
     return entry
 
 
-def _load_folder(directory: Path, pretrained: bool = True) -> MultiTaskNet:
-    if not directory.is_dir():
-        raise CheckpointError(f"{directory} is not a folder; pass 'local-dir:' followed by a folder from save_pretrained()")
-    model = MultiTaskNet(read_config(directory))
-    if pretrained:
-        weights = directory / WEIGHTS_NAME
-        load_state_strict(model, read_weights(weights), str(weights))
-    return model
-
-
 def _load_hub_repo(spec: str, pretrained: bool, cache_dir: str | Path | None) -> MultiTaskNet:
     repo_id, _, revision = spec.partition("@")
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
@@ -168,7 +159,7 @@ def _load_hub_repo(spec: str, pretrained: bool, cache_dir: str | Path | None) ->
     snapshot = hub_file(repo_id, CONFIG_NAME, revision, cache_dir=cache_dir).parent
     if pretrained:
         hub_file(repo_id, WEIGHTS_NAME, revision, cache_dir=cache_dir)  # verified, beside config.json
-    return _load_folder(snapshot, pretrained)
+    return load_folder(snapshot, pretrained)
 
 
 @dataclass(frozen=True)
@@ -203,8 +194,6 @@ def model_info(name: str, tasks: Sequence[TaskLike] | None = None) -> ModelInfo:
     ``name`` is an architecture (optionally with other ``tasks``) or an ``arch.tag``
     checkpoint, whose metrics, file size, licence and recipe come from the manifest.
     """
-    from .heads import HEADS
-
     entry = checkpoint_entry(name) if "." in name else None
     if entry is not None and tasks is not None:
         raise IncompatibleConfigError(f"{name} is a checkpoint with fixed tasks; do not pass tasks=")

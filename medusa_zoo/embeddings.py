@@ -8,7 +8,7 @@
     embeddings = load_embeddings("photos.safetensors")            # .vectors (N, D), .names, .metadata
     dataset = embeddings.dataset({"cat.png": 1.0, "dog.png": 0.0})  # torch Dataset of (vector, target)
 
-    python -m medusa_zoo.embeddings --model medusa_regnetx002.synthrooms --images photos/ --out photos.safetensors
+    python -m medusa_zoo embed --model medusa_regnetx002.synthrooms --images photos/ --out photos.safetensors
 
 Row ``i`` is :attr:`Features.embedding <medusa_zoo.models.outputs.Features>` of image ``i``: each
 backbone feature map averaged over space, concatenated finest first, so the first
@@ -21,7 +21,6 @@ resized to), ``arch``, ``channels``, ``strides`` and any extra entries given (th
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -41,7 +40,7 @@ from tqdm.auto import tqdm
 
 from .errors import EmbeddingsError, ImageNotFoundError, InvalidImageError, MedusaZooError
 from .inputs import ImageInput, to_image_list
-from .models.serialization import atomic_write
+from .files import atomic_write
 
 if TYPE_CHECKING:
     from .models import MultiTaskNet
@@ -287,38 +286,7 @@ def _as_tensor(targets: Any) -> torch.Tensor:
     return values.float() if values.dtype.is_floating_point or values.dtype == torch.bool else values.long()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m medusa_zoo.embeddings``; returns the exit status."""
-    p = argparse.ArgumentParser(prog="python -m medusa_zoo.embeddings",
-                                description="Embed every image of a folder with a model's features() into a "
-                                            "safetensors file (tensor 'embeddings', (N, D) float32).")
-    p.add_argument("--model", required=True,
-                   help="arch.tag (e.g. medusa_regnetx002.synthrooms), hf-hub:org/name or local-dir:PATH")
-    p.add_argument("--images", required=True, help=f"folder of images ({', '.join(IMAGE_EXTENSIONS)})")
-    p.add_argument("--out", required=True, help="output .safetensors file")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--size", type=int, nargs=2, metavar=("H", "W"),
-                   help="resize every image to H W (default: the model's input size)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = p.parse_args(argv)
-    import medusa_zoo
+if __name__ == "__main__":  # the older entry point of ``python -m medusa_zoo embed``
+    from .cli import main
 
-    try:
-        model = medusa_zoo.load(args.model, device=args.device)
-        embeddings = extract_embeddings(model, args.images, args.out, batch_size=args.batch_size,
-                                        size=args.size and tuple(args.size), progress=not args.no_progress,
-                                        metadata={"model": args.model})
-    except MedusaZooError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    meta = embeddings.metadata
-    h, w = meta["size"]
-    print(f"wrote {Path(args.out).resolve()}: embeddings {tuple(embeddings.vectors.shape)} float32 "
-          f"({len(embeddings)} images at {h}x{w}; {meta['arch'] or 'model'} channels per level {meta['channels']}, "
-          f"strides {meta['strides']})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["embed", *sys.argv[1:]], legacy="medusa_zoo.embeddings"))

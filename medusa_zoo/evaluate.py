@@ -1,81 +1,18 @@
-"""Evaluate a model on every one of its tasks: ``python -m medusa_zoo.evaluate``.
-
-    python -m medusa_zoo.evaluate --model medusa_regnetx002.synthrooms --data synthrooms:val
-    python -m medusa_zoo.evaluate --model local-dir:runs/x/model --data synthrooms:val --images 300 --out m.json
-    python -m medusa_zoo.evaluate --model medusa_hrnet18.nyud --data nyud:val --data-root /data/NYUDv2
-
-Prints a table and writes a results JSON (``--out``, default ``outputs/evaluate/``) with every metric of every task and,
-when the family ships single-task results for the same evaluation set, Δm against them.
-"""
+"""``python -m medusa_zoo.evaluate``: the ``evaluate`` command under its older name (see :mod:`medusa_zoo.cli.evaluate`)."""
 
 from __future__ import annotations
 
-import argparse
-import re
-import shlex
 import sys
-from pathlib import Path
-from typing import Any
 
-from .errors import MedusaZooError, RecipeError
-from .training.evaluation import evaluate_model
-from .training.results import write_results
+from .cli import main as _main
+from .cli.evaluate import format_table, parse_data
 
-
-def parse_data(spec: str) -> tuple[str, str]:
-    """``"dataset:split"`` -> (dataset, split)."""
-    dataset, _, split = spec.partition(":")
-    if not dataset or not split:
-        raise RecipeError(f"--data must look like 'synthrooms:val', 'nyud:val' or 'pascal_context:val', got {spec!r}")
-    return dataset, split
-
-
-def format_table(result: dict[str, Any]) -> str:
-    """The results as an aligned text table."""
-    lines = [f"{result.get('model', '')} on {result['dataset']}:{result['split']} ({result['images']} images)"]
-    for task, metrics in result["values"].items():
-        cells = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
-        lines.append(f"  {task:>12}: {cells}")
-    if result["delta_m"] is not None:
-        lines.append(f"  {'Δm':>12}: {result['delta_m']:+.2f}% {result['delta_m_note']}")
-    else:
-        lines.append(f"  {'Δm':>12}: not computed: {result['delta_m_note']}")
-    return "\n".join(lines)
+__all__ = ["format_table", "main", "parse_data"]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    p = argparse.ArgumentParser(prog="python -m medusa_zoo.evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="arch.tag, arch, hf-hub:org/name or local-dir:PATH")
-    p.add_argument("--data", required=True, help="dataset:split, e.g. synthrooms:val")
-    p.add_argument("--images", type=int, help="evaluate the first N images only")
-    p.add_argument("--data-root", help="dataset folder (NYUD-v2 / PASCAL-Context)")
-    p.add_argument("--seed", type=int, default=0, help="SynthRooms seed")
-    p.add_argument("--resolution", type=int, nargs=2, default=(192, 256), metavar=("H", "W"), help="SynthRooms size")
-    p.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="resize images to H W (default: as stored)")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--out", help="results JSON path (default outputs/evaluate/<model>.<dataset>_<split>.json)")
-    args = p.parse_args(argv)
-    import medusa_zoo
-
-    try:
-        dataset, split = parse_data(args.data)
-        options = {"root": args.data_root} if dataset != "synthrooms" else {"seed": args.seed, "resolution": args.resolution}
-        model = medusa_zoo.load(args.model, device=args.device)
-        result = {"model": args.model, "architecture": model.config.arch}
-        result.update(evaluate_model(model, dataset, split, args.images, options, args.size and tuple(args.size),
-                                     args.batch_size, args.workers, progress=True))
-        result["command"] = "python -m medusa_zoo.evaluate " + shlex.join(sys.argv[1:] if argv is None else argv)
-    except MedusaZooError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(format_table(result))
-    out = args.out or Path("outputs/evaluate") / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', args.model)}.{dataset}_{split}.json"
-    print(f"wrote {write_results(out, {'kind': 'evaluation', **result})}")
-    return 0
+    return _main(["evaluate", *(sys.argv[1:] if argv is None else argv)], legacy="medusa_zoo.evaluate")
 
 
 if __name__ == "__main__":

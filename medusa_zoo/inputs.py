@@ -14,13 +14,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from medusa_zoo.errors import ImageNotFoundError, InvalidImageError
+from .errors import ImageNotFoundError, InvalidImageError
 
 __all__ = ["ImageInput", "to_image_list"]
-
-# ImageNet statistics: the default normalisation of every model and of the data transforms.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 ImageInput = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor]
 

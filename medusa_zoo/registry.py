@@ -33,6 +33,13 @@ class Registry(Generic[T]):
         self._entries[name] = entry
         return entry
 
+    def unregister(self, name: str) -> T:
+        """Remove and return the entry under ``name`` (for tests and plugins that clean up after themselves)."""
+        try:
+            return self._entries.pop(name)
+        except KeyError:
+            raise self.unknown(name) from None
+
     def get(self, name: str) -> T:
         """Return the entry for ``name`` or raise an error naming the closest matches."""
         try:

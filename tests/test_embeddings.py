@@ -227,21 +227,6 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(model, tmp_path, monk
 # ----------------------------------------------------------------------------- CLI and example
 
 
-def test_cli_writes_a_file_and_reports_shape(tmp_path, capsys) -> None:
-    folder = _folder(tmp_path)
-    out = tmp_path / "cli.safetensors"
-    argv = ["--model", "medusa_regnetx002.synthrooms", "--images", str(folder), "--out", str(out),
-            "--size", "64", "64", "--batch-size", "2", "--device", "cpu", "--no-progress"]
-    assert emb.main(argv) == 0
-    printed = capsys.readouterr().out
-    assert str(out.resolve()) in printed and "(3, 272)" in printed
-    loaded = load_embeddings(out)
-    assert loaded.vectors.shape == (3, 272) and loaded.metadata["model"] == "medusa_regnetx002.synthrooms"
-    assert emb.main(["--model", "medusa_regnetx002.synthrooms", "--images", str(tmp_path / "nope"),
-                     "--out", str(out), "--device", "cpu"]) == 2
-    assert "error: image folder not found" in capsys.readouterr().err
-
-
 def test_example_runs_end_to_end(tmp_path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     run = subprocess.run([sys.executable, str(REPO / "examples" / "extract_features.py"), "--images", "12",

@@ -1,6 +1,14 @@
-"""Backbones: feature pyramids from timm behind the channels-and-strides contract."""
+"""Backbones: feature pyramids from timm behind the channels-and-strides contract.
+
+Named backbones are rows of :data:`BACKBONES`; networks get theirs from :func:`build_backbone`.
+"""
 
 from .feature_info import FeatureInfo
-from .timm_backbone import BACKBONES, BackboneSpec, TimmBackbone, resolve_backbone
+from .registry import BACKBONES, Backbone, build_backbone, known_timm_names, resolve_backbone
+from .spec import BackboneSpec
+from .timm_backbone import TimmBackbone
 
-__all__ = ["BACKBONES", "BackboneSpec", "FeatureInfo", "TimmBackbone", "resolve_backbone"]
+__all__ = [
+    "BACKBONES", "Backbone", "BackboneSpec", "FeatureInfo", "TimmBackbone", "build_backbone", "known_timm_names",
+    "resolve_backbone",
+]

@@ -1,97 +1,15 @@
-"""Backbones from timm's ``features_only`` interface, behind the :class:`FeatureInfo` contract.
-
-``BACKBONES`` holds our named rows (timm model, keyword arguments, which levels to keep, an
-optional channel cap); any other timm model name is accepted as is, keeping its levels of
-stride 4 and coarser.
-"""
+"""Backbones from timm's ``features_only`` interface, behind the :class:`FeatureInfo` contract."""
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import nn
 
-from ..errors import IncompatibleConfigError, UnknownBackboneError
-from ..registry import Registry
+from ..errors import IncompatibleConfigError
 from .feature_info import FeatureInfo
+from .spec import BackboneSpec
 
 MIN_STRIDE = 4
-RESERVED_KWARGS = frozenset({"pretrained", "features_only", "out_indices"})
-
-
-@dataclass(frozen=True)
-class BackboneSpec:
-    """How to build one backbone with timm.
-
-    ``out_indices`` selects timm's feature levels (None: every level with stride >= 4).
-    ``max_channels`` caps the width of each level with a conv1x1+BN+ReLU projection, so that
-    heads built per level stay affordable on wide backbones (ResNet-50's 2048 channels at
-    stride 8); narrower levels pass through unchanged. The projections are part of the trunk.
-    """
-
-    timm_name: str
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-    out_indices: tuple[int, ...] | None = None
-    max_channels: int | None = None
-
-    def __post_init__(self) -> None:
-        clash = sorted(RESERVED_KWARGS & set(self.kwargs))
-        if clash:
-            raise IncompatibleConfigError(f"backbone kwargs may not set {clash}: medusa_zoo sets them itself")
-        if self.max_channels is not None and (not isinstance(self.max_channels, int) or self.max_channels < 1):
-            raise IncompatibleConfigError(f"backbone max_channels must be a positive integer, got {self.max_channels!r}")
-
-    def to_config(self) -> dict[str, Any]:
-        """JSON-ready description from which :meth:`from_config` rebuilds the spec."""
-        return {
-            "timm_name": self.timm_name,
-            "kwargs": dict(self.kwargs),
-            "out_indices": list(self.out_indices) if self.out_indices is not None else None,
-            "max_channels": self.max_channels,
-        }
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> BackboneSpec:
-        """Inverse of :meth:`to_config`."""
-        indices = config.get("out_indices")
-        kwargs = config.get("kwargs", {})
-        if not isinstance(kwargs, Mapping):
-            raise IncompatibleConfigError(f"backbone kwargs must be a JSON object, got {kwargs!r}")
-        return cls(
-            str(config["timm_name"]),
-            dict(kwargs),
-            tuple(int(i) for i in indices) if indices is not None else None,
-            config.get("max_channels"),
-        )
-
-
-BACKBONES: Registry[BackboneSpec] = Registry("backbone", UnknownBackboneError)
-BACKBONES.register(
-    # HRNet-W18-small-v2 ("HRNet-18" in the MTI-Net code): raw branch outputs, stem dropped.
-    "hrnet18", BackboneSpec("hrnet_w18_small_v2", {"feature_location": ""}, (1, 2, 3, 4))
-)
-BACKBONES.register("resnet18", BackboneSpec("resnet18", {"output_stride": 8}, (1, 2, 3, 4), max_channels=128))
-BACKBONES.register("resnet50", BackboneSpec("resnet50", {"output_stride": 8}, (1, 2, 3, 4), max_channels=128))
-BACKBONES.register("regnetx002", BackboneSpec("regnetx_002", {}, (1, 2, 3, 4), max_channels=96))  # for CPU
-
-
-def resolve_backbone(name_or_spec: str | BackboneSpec) -> BackboneSpec:
-    """Our named backbone, an explicit spec, or any timm model name (``timm/`` prefix optional)."""
-    if isinstance(name_or_spec, BackboneSpec):
-        return name_or_spec
-    if name_or_spec in BACKBONES:
-        return BACKBONES.get(name_or_spec)
-    import timm
-
-    timm_name = name_or_spec.removeprefix("timm/")
-    if timm.is_model(timm_name):
-        return BackboneSpec(timm_name)
-    error = BACKBONES.unknown(name_or_spec)
-    raise UnknownBackboneError(f"{error} It is not a timm model name either (see timm.list_models()).",
-                               error.suggestions)
 
 
 def _projection(in_channels: int, cap: int | None) -> nn.Module:

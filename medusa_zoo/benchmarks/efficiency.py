@@ -1,6 +1,6 @@
 """Parameters and FLOPs of Medusa versus MTI-Net (and the baselines) at the paper's settings.
 
-    python -m medusa_zoo.benchmarks.efficiency [--backbone hrnet18] [--markdown]
+    python -m medusa_zoo benchmark efficiency [--backbone hrnet18]
 
 Counts come from PyTorch's flop counter on the meta device (see ``medusa_zoo.models.flops``):
 multiply-adds of convolutions and matrix products, batch 1. The paper claims Medusa is 25%
@@ -9,7 +9,6 @@ more efficient than previous approaches; ``ratio`` is Medusa / MTI-Net.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
 from ..models import ARCHITECTURES
@@ -69,13 +68,9 @@ def markdown_table(backbone: str = "hrnet18") -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backbone", default="hrnet18")
-    args = parser.parse_args()
-    print(markdown_table(args.backbone))
-    print("\nstl = one network per task, summed. GMACs: batch 1, convolutions and matmuls only.")
+if __name__ == "__main__":  # the older entry point of ``python -m medusa_zoo benchmark efficiency``
+    import sys
 
+    from ..cli import main
 
-if __name__ == "__main__":
-    main()
+    sys.exit(main(["benchmark", "efficiency", *sys.argv[1:]], legacy="medusa_zoo.benchmarks.efficiency"))

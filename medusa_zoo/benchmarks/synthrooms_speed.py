@@ -1,6 +1,6 @@
 """Rendering speed of SynthRooms on one CPU thread (target: >= 100 images/s at 192x256).
 
-    python -m medusa_zoo.benchmarks.synthrooms_speed [--images 200] [--resolution 192 256]
+    python -m medusa_zoo benchmark synthrooms-speed [--images 200] [--resolution 192 256]
 
 Times ``SynthRooms.__getitem__`` end to end (scene sampling, ray casting, shadows, every
 label, tensor conversion) after one warm-up sample, and also reports where the time goes.
@@ -14,13 +14,12 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
-import argparse  # noqa: E402
 import time  # noqa: E402
 
 import torch  # noqa: E402
 
 from ..data.synthrooms import SynthRooms, render, sample_rng, sample_scene  # noqa: E402
-from ..data.transforms import train_transforms  # noqa: E402
+from ..data import train_transforms  # noqa: E402
 
 
 def images_per_second(
@@ -53,23 +52,24 @@ def stage_split(images: int, resolution: tuple[int, int]) -> tuple[float, float]
     return 1e3 * (t1 - t0) / images, 1e3 * (t2 - t1) / images
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=200)
-    parser.add_argument("--resolution", type=int, nargs=2, default=(192, 256), metavar=("H", "W"))
-    args = parser.parse_args()
+def report(images: int = 200, resolution: tuple[int, int] = (192, 256)) -> str:
+    """The speed report: rendering rate, where the time goes, and the rate with the training transforms."""
     torch.set_num_threads(1)
-    resolution = tuple(args.resolution)
-    rate, cpu_rate = images_per_second(args.images, resolution)
-    sampling_ms, render_ms = stage_split(args.images, resolution)
-    print(
-        f"SynthRooms {resolution[0]}x{resolution[1]}, {args.images} images, 1 thread: "
-        f"{rate:.1f} images/s wall-clock, {cpu_rate:.1f} images/s per CPU second"
+    rate, cpu_rate = images_per_second(images, resolution)
+    sampling_ms, render_ms = stage_split(images, resolution)
+    augmented, augmented_cpu = images_per_second(images, resolution, augment=True)
+    return (
+        f"SynthRooms {resolution[0]}x{resolution[1]}, {images} images, 1 thread: "
+        f"{rate:.1f} images/s wall-clock, {cpu_rate:.1f} images/s per CPU second\n"
+        f"  per image: scene sampling {sampling_ms:.2f} ms, rendering + labels {render_ms:.2f} ms\n"
+        f"  with the training transforms: {augmented:.1f} images/s wall-clock, "
+        f"{augmented_cpu:.1f} images/s per CPU second"
     )
-    print(f"  per image: scene sampling {sampling_ms:.2f} ms, rendering + labels {render_ms:.2f} ms")
-    rate, cpu_rate = images_per_second(args.images, resolution, augment=True)
-    print(f"  with the training transforms: {rate:.1f} images/s wall-clock, {cpu_rate:.1f} images/s per CPU second")
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # the older entry point of ``python -m medusa_zoo benchmark synthrooms-speed``
+    import sys
+
+    from ..cli import main
+
+    sys.exit(main(["benchmark", "synthrooms-speed", *sys.argv[1:]], legacy="medusa_zoo.benchmarks.synthrooms_speed"))

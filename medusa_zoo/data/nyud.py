@@ -28,10 +28,17 @@ import os
 
 import numpy as np
 
-from ..tasks import NYUD_LABELS
-from .io import SplitFolderDataset, read_npy, read_png
+from collections.abc import Sequence
 
-__all__ = ["NYUDv2", "TASKS", "SEMSEG_LABELS", "decode_semseg", "decode_depth", "decode_normals", "decode_edge"]
+from ..labels import IGNORE_INDEX
+from ..tasks import NYUD_LABELS, Task, get_task
+from .io import SplitFolderDataset, read_npy, read_png
+from .transforms import RandomHorizontalFlip, RandomScaleRotate, Resize, Transform, no_crop
+
+__all__ = [
+    "NYUDv2", "TASKS", "SEMSEG_LABELS", "augmentation", "decode_semseg", "decode_depth", "decode_normals",
+    "decode_edge", "nyud_tasks",
+]  # fmt: skip
 
 TASKS: tuple[str, ...] = ("semseg", "depth", "normals", "edge")
 """Tasks NYUD-v2 provides, in sample order."""
@@ -50,7 +57,7 @@ def decode_semseg(raw: np.ndarray) -> np.ndarray:
     if raw.size and (raw.min() < 0 or raw.max() > len(NYUD_LABELS)):
         raise ValueError(f"labels must lie in 0..{len(NYUD_LABELS)}, found {raw.min()}..{raw.max()}")
     out = raw.astype(np.int64) - 1
-    out[raw == 0] = 255
+    out[raw == 0] = IGNORE_INDEX
     return out
 
 
@@ -126,3 +133,14 @@ class NYUDv2(SplitFolderDataset):
             return decode_semseg(read_png(path))
         decode = {"depth": decode_depth, "normals": decode_normals, "edge": decode_edge}[task]
         return decode(read_npy(path))
+
+
+def nyud_tasks(names: Sequence[str]) -> tuple[Task, ...]:
+    """Task definitions of NYUD-v2 labels: ``semseg`` with the 40 NYUD classes, the rest built in."""
+    return tuple(get_task("semseg", labels=SEMSEG_LABELS) if n == "semseg" else get_task(n) for n in names)
+
+
+def augmentation(size: tuple[int, int], crop: tuple[int, int] | None = None) -> list[Transform]:
+    """The paper's NYUD training augmentation: flip, zoom by 1, 1.2 or 1.5 about the centre, resize."""
+    no_crop("nyud", crop)
+    return [RandomHorizontalFlip(), RandomScaleRotate(choices=(1.0, 1.2, 1.5)), Resize(size)]

@@ -53,13 +53,15 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import DatasetError
-from ..tasks import HUMAN_PART_LABELS, PASCAL_LABELS
+from ..labels import IGNORE_INDEX
+from ..tasks import HUMAN_PART_LABELS, PASCAL_LABELS, Task, get_task
 from .io import Sample, SplitFolderDataset, read_mat, read_png
+from .transforms import RandomHorizontalFlip, RandomScaleRotate, Resize, Transform, no_crop
 
 __all__ = [
     "PascalContext", "TASKS", "SEMSEG_LABELS", "HUMAN_PART_LABELS", "HUMAN_PART_MAP", "PERSON_CLASS",
-    "NORMALS_VALID_CONTEXT_LABELS", "decode_semseg", "decode_human_parts", "decode_normals", "decode_saliency",
-    "label_edges", "thin", "has_person",
+    "NORMALS_VALID_CONTEXT_LABELS", "augmentation", "decode_semseg", "decode_human_parts", "decode_normals",
+    "decode_saliency", "label_edges", "pascal_tasks", "thin", "has_person",
 ]
 
 TASKS: tuple[str, ...] = ("semseg", "human_parts", "saliency", "normals", "edge")
@@ -132,9 +134,10 @@ def decode_semseg(raw: np.ndarray) -> np.ndarray:
     """Stored 21-class labels (255 = ignore) to int64 (H, W), values unchanged."""
     if raw.ndim != 2 or not np.issubdtype(raw.dtype, np.integer):
         raise ValueError(f"expected a single-channel integer label PNG, got {raw.dtype} of shape {raw.shape}")
-    bad = (raw >= len(PASCAL_LABELS)) & (raw != 255)
+    bad = (raw >= len(PASCAL_LABELS)) & (raw != IGNORE_INDEX)
     if bad.any():
-        raise ValueError(f"labels must lie in 0..{len(PASCAL_LABELS) - 1} or be 255, found {np.unique(raw[bad])}")
+        raise ValueError(f"labels must lie in 0..{len(PASCAL_LABELS) - 1} or be {IGNORE_INDEX}, "
+                         f"found {np.unique(raw[bad])}")
     return raw.astype(np.int64)
 
 
@@ -296,3 +299,16 @@ class PascalContext(SplitFolderDataset):
             except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
                 raise DatasetError(f"cannot read PASCAL-Part annotations {path!r}: {type(e).__name__}: {e}") from e
         return found
+
+
+def pascal_tasks(names: Sequence[str]) -> tuple[Task, ...]:
+    """Task definitions of PASCAL-Context labels: 21-class ``semseg``, 7-label ``human_parts``, the rest built in."""
+    special = {"semseg": get_task("semseg", labels=SEMSEG_LABELS),
+               "human_parts": get_task("human_parts", labels=HUMAN_PART_LABELS)}  # fmt: skip
+    return tuple(special.get(n) or get_task(n) for n in names)
+
+
+def augmentation(size: tuple[int, int], crop: tuple[int, int] | None = None) -> list[Transform]:
+    """The paper's PASCAL training augmentation: flip, scale in [0.75, 1.25] and rotate ±20° about the centre, resize."""
+    no_crop("pascal_context", crop)
+    return [RandomHorizontalFlip(), RandomScaleRotate(scale_range=(0.75, 1.25), degrees=20.0), Resize(size)]

@@ -28,7 +28,7 @@ every pipeline reproducible (DataLoader workers seed it per worker).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torchvision import tv_tensors
@@ -37,24 +37,21 @@ from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
 from ..errors import DatasetError
-from ..inputs import IMAGENET_MEAN, IMAGENET_STD
+from ..labels import IGNORE_INDEX
+from ..preprocessing import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 from .normals_ops import flip_normals_x, rotate_normals
-
-if TYPE_CHECKING:
-    from ..models.config import Preprocessing
 
 __all__ = [
     "Sample", "Transform", "IMAGE_FILL", "LABEL_FILL", "DATASETS", "check_sample", "Compose",
     "RandomHorizontalFlip", "RandomScale", "RandomRotation", "RandomScaleRotate", "RandomCrop", "Resize",
-    "ColorJitter", "ToModelInput", "train_transforms", "eval_transforms",
+    "ColorJitter", "ToModelInput", "eval_transforms", "no_crop", "size_pair",
 ]
 
 Sample = dict[str, Any]
 Transform = Callable[[Sample], Sample]
 IMAGE_FILL = 0
-LABEL_FILL = 255
+LABEL_FILL = IGNORE_INDEX
 NORMALS_KEY = "normals"
-DATASETS = ("nyud", "pascal_context", "synthrooms")
 
 
 # ---------------------------------------------------------------- validation helpers
@@ -98,13 +95,21 @@ def _map(sample: Mapping[str, Any], image_fn: Callable, label_fn: Callable) -> S
     return out
 
 
-def _size_pair(size: Any, what: str = "size") -> tuple[int, int]:
+def size_pair(size: Any, what: str = "size") -> tuple[int, int]:
+    """``size`` as a (height, width) pair of positive ints (one int means a square); else :class:`DatasetError`."""
     if isinstance(size, int) and not isinstance(size, bool):
         size = (size, size)
     ok = isinstance(size, Sequence) and len(size) == 2
     if not ok or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size):
         raise DatasetError(f"{what} must be (height, width) with positive integers, got {size!r}")
     return int(size[0]), int(size[1])
+
+
+def no_crop(dataset: str, crop: Any) -> None:
+    """Refuse a ``crop`` for a dataset whose training pipeline follows the paper's resize."""
+    if crop is not None:
+        raise DatasetError(f"train_transforms: {dataset!r} follows the paper's resize and takes no crop "
+                           f"(crop applies to datasets with a cropping augmentation such as 'synthrooms')")
 
 
 def _probability(p: Any) -> float:
@@ -291,7 +296,7 @@ class RandomCrop(_Repr):
     """
 
     def __init__(self, size: tuple[int, int] | int) -> None:
-        self.size = _size_pair(size)
+        self.size = size_pair(size)
 
     def __call__(self, sample: Sample) -> Sample:
         h, w = check_sample(sample)
@@ -323,7 +328,7 @@ class Resize(_Repr):
         interpolation: InterpolationMode = InterpolationMode.BILINEAR,
         resize_labels: bool = True,
     ) -> None:
-        self.size = _size_pair(size)
+        self.size = size_pair(size)
         self.interpolation = interpolation
         self.resize_labels = bool(resize_labels)
 
@@ -391,46 +396,6 @@ class ToModelInput(_Repr):
 # ---------------------------------------------------------------- factories
 def _normalise(preprocessing: Preprocessing | None) -> ToModelInput:
     return ToModelInput() if preprocessing is None else ToModelInput.from_preprocessing(preprocessing)
-
-
-def train_transforms(
-    dataset: str,
-    size: tuple[int, int] | int,
-    *,
-    crop: tuple[int, int] | int | None = None,
-    preprocessing: Preprocessing | None = None,
-) -> Compose:
-    """The training augmentation of ``dataset``, ending with :class:`ToModelInput`.
-
-    * ``"nyud"`` (paper: 480×640): flip, zoom by 1, 1.2 or 1.5 about the centre, resize to ``size``.
-    * ``"pascal_context"`` (paper: 512×512): flip, scale uniform in [0.75, 1.25] and rotate
-      uniform in [-20°, 20°] about the centre, resize to ``size``.
-    * ``"synthrooms"``: resize to ``size``, flip, scale uniform in [1, 1.25], random crop of
-      ``crop`` (default ``size``; a smaller crop trains faster at the evaluation scale),
-      light colour jitter (0.2 brightness / contrast / saturation; no hue shift: the scenes'
-      colours are random already, and a hue shift costs more than rendering the image).
-
-    The NYUD and PASCAL pipelines follow the MTI-Net reference code (``ScaleNRotate`` then
-    ``FixedResize``); they take no ``crop``. ``preprocessing`` supplies mean / std (default ImageNet).
-    """
-    size = _size_pair(size)
-    if dataset == "nyud":
-        steps: list[Transform] = [RandomHorizontalFlip(), RandomScaleRotate(choices=(1.0, 1.2, 1.5)), Resize(size)]
-    elif dataset == "pascal_context":
-        steps = [RandomHorizontalFlip(), RandomScaleRotate(scale_range=(0.75, 1.25), degrees=20.0), Resize(size)]
-    elif dataset == "synthrooms":
-        steps = [
-            Resize(size),
-            RandomHorizontalFlip(),
-            RandomScale(scale_range=(1.0, 1.25)),
-            RandomCrop(size if crop is None else _size_pair(crop)),
-            ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.0),
-        ]
-    else:
-        raise DatasetError(f"unknown dataset {dataset!r}; train_transforms knows {list(DATASETS)}")
-    if crop is not None and dataset != "synthrooms":
-        raise DatasetError(f"train_transforms: crop applies to 'synthrooms' only; {dataset!r} follows the paper's resize")
-    return Compose([*steps, _normalise(preprocessing)])
 
 
 def eval_transforms(

@@ -5,7 +5,7 @@ that needs only the backbone's :class:`~medusa_zoo.backbones.FeatureInfo`, the t
 output sizes and the head's options.
 """
 
-from .decoder import DecoderOutput, IndependentHeads, TaskHead
+from .decoder import CoupledDecoder, Decoder, DecoderOutput, IndependentHeads, TaskHead
 from .hrnet_head import HRNetHead
 from .medusa import MASK_TYPES, MedusaHead
 from .mtinet import MTINetDecoder
@@ -15,6 +15,8 @@ from .head_types import HEADS, HeadType, build_decoder
 __all__ = [
     "HEADS",
     "MASK_TYPES",
+    "CoupledDecoder",
+    "Decoder",
     "DecoderOutput",
     "HRNetHead",
     "HeadType",

@@ -1,13 +1,16 @@
-"""The decoder contract and the container for heads that never look at each other.
+"""The decoder contract, and the two kinds of decoder: independent per-task heads and coupled decoders.
 
 A decoder maps backbone feature maps (finest first) to per-task logits at the finest
 level's resolution, plus the deep-supervision predictions of each task (at their own
-resolution; the loss resizes them to the label).
+resolution; the loss resizes them to the label). Every decoder implements :class:`Decoder`,
+so the network adds, removes, freezes and saves tasks the same way whatever the design.
 """
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -17,6 +20,49 @@ from ..errors import IncompatibleConfigError
 DecoderOutput = tuple[dict[str, torch.Tensor], dict[str, list[torch.Tensor]]]
 
 
+class Decoder(nn.Module, metaclass=ABCMeta):
+    """What every decoder offers the network besides ``forward(features) -> (logits, deep)``.
+
+    ``tasks`` lists the tasks in output order. :meth:`add_task` attaches a freshly initialised
+    task that no existing task reads; :meth:`remove_task` takes one of :meth:`removable_tasks`
+    away; :meth:`task_modules` lists the modules that belong to one task alone (what fine-tuning
+    it trains, what its head file holds). :meth:`state_options` are head options that record
+    the decoder's task state rather than its design (saved in ``config.json`` so the same
+    modules are rebuilt); their names are :attr:`STATE_OPTIONS`.
+    """
+
+    STATE_OPTIONS: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    @abstractmethod
+    def tasks(self) -> list[str]:
+        """The decoder's tasks, in output order."""
+
+    @abstractmethod
+    def forward(self, features: Sequence[torch.Tensor]) -> DecoderOutput:
+        """Per-task logits at the finest level's resolution and per-task deep-supervision logits."""
+
+    @abstractmethod
+    def add_task(self, name: str, out_channels: int) -> None:
+        """Attach freshly initialised modules for a new task ``name``; no existing task reads them."""
+
+    @abstractmethod
+    def remove_task(self, name: str) -> None:
+        """Remove task ``name`` (one of :meth:`removable_tasks`) and its modules."""
+
+    @abstractmethod
+    def removable_tasks(self) -> list[str]:
+        """Tasks no other task reads: removing one leaves every other output unchanged."""
+
+    @abstractmethod
+    def task_modules(self, name: str) -> list[nn.Module]:
+        """The modules that belong to ``name`` alone (what fine-tuning it trains)."""
+
+    def state_options(self) -> dict[str, Any]:
+        """Head options recording this decoder's task state (none by default)."""
+        return {}
+
+
 class TaskHead(nn.Module):
     """A head for one task; returns its final logits and its deep-supervision logits."""
 
@@ -24,17 +70,21 @@ class TaskHead(nn.Module):
         raise NotImplementedError
 
 
-class IndependentHeads(nn.Module):
+class IndependentHeads(Decoder):
     """One self-contained :class:`TaskHead` per task; no head reads another's features.
 
     This is what lets a task be added or removed without touching the others: ``factory``
     builds a fresh head for a task with a given number of output channels.
     """
 
-    def __init__(self, heads: dict[str, TaskHead], factory: Callable[[int], TaskHead] | None = None) -> None:
+    def __init__(self, heads: dict[str, TaskHead], factory: Callable[[int], TaskHead]) -> None:
         super().__init__()
         self.heads = nn.ModuleDict(heads)
         self.factory = factory
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(self.heads)
 
     def forward(self, features: Sequence[torch.Tensor]) -> DecoderOutput:
         logits: dict[str, torch.Tensor] = {}
@@ -44,21 +94,19 @@ class IndependentHeads(nn.Module):
         return logits, deep
 
     def add_task(self, name: str, out_channels: int) -> None:
-        """Attach a freshly initialised head for ``name``."""
-        if self.factory is None:
-            raise IncompatibleConfigError("these heads were built without a factory; rebuild them with build_decoder")
         self.heads[name] = self.factory(out_channels)
 
     def remove_task(self, name: str) -> None:
-        """Drop the head of ``name``; the other heads are untouched."""
         del self.heads[name]
 
+    def removable_tasks(self) -> list[str]:
+        return list(self.heads)
+
     def task_modules(self, name: str) -> list[nn.Module]:
-        """The modules that belong to ``name`` alone (what fine-tuning it trains)."""
         return [self.heads[name]]
 
 
-class CoupledDecoder(nn.Module):
+class CoupledDecoder(Decoder):
     """Base of the decoders whose tasks exchange features (MTI-Net, PAD-Net).
 
     The tasks trained together (``joint``) read each other. A task attached later
@@ -68,31 +116,35 @@ class CoupledDecoder(nn.Module):
     :meth:`task_slots` and build them in :meth:`build_task`.
     """
 
+    STATE_OPTIONS = ("attached",)
+
     def __init__(self, out_channels: dict[str, int], attached: Sequence[str]) -> None:
         super().__init__()
         unknown = [t for t in attached if t not in out_channels]
         if unknown:
             raise IncompatibleConfigError(f"attached task(s) {unknown} are not among the tasks {list(out_channels)}")
-        self.tasks = list(out_channels)
-        self.attached = [t for t in self.tasks if t in set(attached)]
-        self.joint = [t for t in self.tasks if t not in set(attached)]
+        self.task_names = list(out_channels)
+        self.attached = [t for t in self.task_names if t in set(attached)]
+        self.joint = [t for t in self.task_names if t not in set(attached)]
 
+    @property
+    def tasks(self) -> list[str]:
+        return list(self.task_names)
+
+    @abstractmethod
     def task_slots(self, name: str) -> list[tuple[nn.ModuleDict, str]]:
         """``(container, key)`` of every module that belongs to ``name`` alone."""
-        raise NotImplementedError
 
+    @abstractmethod
     def build_task(self, name: str, out_channels: int) -> None:
-        """Create the modules of a new attached task ``name``."""
-        raise NotImplementedError
+        """Create the modules of a new task ``name``."""
 
     def add_task(self, name: str, out_channels: int) -> None:
-        """Attach a new task: fresh modules reading the joint tasks, read by none of them."""
-        self.tasks.append(name)
+        self.task_names.append(name)
         self.attached.append(name)
         self.build_task(name, out_channels)
 
     def remove_task(self, name: str) -> None:
-        """Remove an attached task and its modules (joint tasks cannot be removed)."""
         if name not in self.attached:
             raise IncompatibleConfigError(
                 f"{type(self).__name__} trained {name!r} jointly with {self.joint}: the other tasks read its features, "
@@ -101,12 +153,17 @@ class CoupledDecoder(nn.Module):
             )
         for container, key in self.task_slots(name):
             del container[key]
-        self.tasks.remove(name)
+        self.task_names.remove(name)
         self.attached.remove(name)
 
+    def removable_tasks(self) -> list[str]:
+        return list(self.attached)
+
     def task_modules(self, name: str) -> list[nn.Module]:
-        """The modules that belong to ``name`` alone (what fine-tuning it trains)."""
         return [container[key] for container, key in self.task_slots(name)]
+
+    def state_options(self) -> dict[str, Any]:
+        return {"attached": list(self.attached)} if self.attached else {}
 
 
 def require_several_tasks(design: str, out_channels: dict[str, int]) -> None:

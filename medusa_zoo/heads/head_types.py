@@ -8,12 +8,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from torch import nn
-
 from ..backbones import FeatureInfo
 from ..errors import IncompatibleConfigError
 from ..registry import Registry
-from .decoder import IndependentHeads, TaskHead
+from .decoder import Decoder, IndependentHeads, TaskHead
 from .hrnet_head import HRNetHead
 from .medusa import MASK_TYPES, MedusaHead
 from .mtinet import MTINetDecoder
@@ -31,7 +29,7 @@ class HeadType:
     name: str
     description: str
     task_head: type[TaskHead] | None = None
-    joint: Callable[..., nn.Module] | None = None
+    joint: Callable[..., Decoder] | None = None
     max_tasks: int | None = None
 
     @property
@@ -65,7 +63,7 @@ def _check_options(head: HeadType, options: Mapping[str, Any]) -> None:
 
 def build_decoder(
     head_name: str, info: FeatureInfo, out_channels: Mapping[str, int], options: Mapping[str, Any]
-) -> nn.Module:
+) -> Decoder:
     """Build the decoder of head type ``head_name`` for tasks with the given output sizes."""
     head = HEADS.get(head_name)
     _check_options(head, options)

@@ -9,7 +9,6 @@ typed medusa_zoo errors that say what to do next.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -23,19 +22,13 @@ from ..errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from .manifest import CheckpointEntry
+from ..files import sha256_of
+from ..models.checkpoints import CheckpointEntry
 
 _LFS_BLOB = re.compile(r"^[0-9a-f]{64}$")
+__all__ = ["entry_weights", "hub_file", "offline", "sha256_of"]
+
 _TRUE = {"1", "on", "yes", "true"}
-
-
-def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def offline() -> bool:

@@ -17,10 +17,10 @@ from typing import ClassVar
 import torch
 
 from ..errors import DatasetError, IncompatibleConfigError
-from ..tasks.base import squeeze_channel
+from ..labels import IGNORE_INDEX, squeeze_channel
 
-IGNORE_VALUE = 255
-"""Target value meaning "no label here" (see :mod:`medusa_zoo.data`)."""
+IGNORE_VALUE = IGNORE_INDEX
+"""Target value meaning "no label here": :data:`medusa_zoo.labels.IGNORE_INDEX` under its older name."""
 
 
 class Meter(ABC):

@@ -6,13 +6,14 @@ import math
 
 import torch
 
-from .base import IGNORE_VALUE, Meter, check_same_shape, safe_div, squeeze_target, to_float64
+from ..labels import valid_depth
+from .base import Meter, check_same_shape, safe_div, squeeze_target, to_float64
 
 
 class DepthMeter(Meter):
     """``rmse`` (metres) and ``log_rmse`` (natural log) over the dataset's valid pixels.
 
-    A target pixel is valid when it is finite, > 0 and not the ignore value 255.
+    A target pixel is valid when it is finite, > 0 and not the ignore value (:func:`~medusa_zoo.labels.valid_depth`).
     ``rmse = sqrt(Σ (pred - gt)² / N)`` with the sum and N over *all* valid pixels of the
     dataset, as in the MTI-Net reference NYUD evaluation (``eval_depth`` pools squared errors
     and pixel counts over the loader, it does not average per-image RMSEs; per-image averaging
@@ -38,7 +39,7 @@ class DepthMeter(Meter):
         prediction = to_float64(squeeze_target(prediction, "depth prediction"))
         target = to_float64(squeeze_target(target))
         check_same_shape(prediction, target, "depth")
-        valid = torch.isfinite(target) & (target > 0) & (target != IGNORE_VALUE)
+        valid = valid_depth(target)
         pred, true = prediction[valid], target[valid]
         self.sq_err += float(((pred - true) ** 2).sum())
         log_diff = torch.log(pred.clamp(min=self.eps)) - torch.log(true)

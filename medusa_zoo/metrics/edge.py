@@ -11,7 +11,8 @@ import torch
 from ..errors import IncompatibleConfigError
 from ._edge_ops import matched_counts, non_max_suppression
 from ._edge_ops import thin as thin_mask
-from .base import IGNORE_VALUE, Meter, check_same_shape, squeeze_target
+from ..labels import labelled
+from .base import Meter, check_same_shape, squeeze_target
 from .saliency import check_thresholds
 
 DEFAULT_EDGE_THRESHOLDS = tuple(np.round(np.arange(1, 20) * 0.05, 2).tolist())
@@ -88,7 +89,7 @@ class EdgeMeter(Meter):
             self._update_image(prob, label)
 
     def _update_image(self, prob: np.ndarray, label: np.ndarray) -> None:
-        valid = label != IGNORE_VALUE
+        valid = labelled(label)
         gt = (label >= 0.5) & valid
         if self.thin:
             gt = thin_mask(gt)

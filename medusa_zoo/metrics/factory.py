@@ -1,43 +1,27 @@
-"""Pick the meter that evaluates a task, from the task's kind."""
+"""Pick the meter that evaluates a task: each task kind owns its meter (``task.meter()``)."""
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable
 from typing import Any
 
 from ..errors import UnknownTaskError
-from ..tasks import Task
 from .base import Meter
-from .depth import DepthMeter
-from .edge import EdgeMeter
-from .normals import NormalsMeter
-from .regression import RegressionMeter
-from .saliency import SaliencyMeter
-from .segmentation import SegmentationMeter
-
-_BUILDERS: dict[str, Callable[..., Meter]] = {
-    "segmentation": lambda task, **kw: SegmentationMeter(task.out_channels, **kw),
-    "depth": lambda task, **kw: DepthMeter(**kw),
-    "normals": lambda task, **kw: NormalsMeter(**kw),
-    "edge": lambda task, **kw: EdgeMeter(**kw),
-    "saliency": lambda task, **kw: SaliencyMeter(**kw),
-    "dense_regression": lambda task, **kw: RegressionMeter(task.out_channels, **kw),
-}
 
 
-def meter_for(task: Task, **kwargs: Any) -> Meter:
-    """A fresh meter for ``task``, chosen by ``task.kind``; ``kwargs`` go to its constructor.
+def meter_for(task: Any, **kwargs: Any) -> Meter:
+    """A fresh meter for ``task`` (``task.meter(**kwargs)``); ``kwargs`` go to its constructor.
 
     Segmentation meters get ``task.out_channels`` classes, e.g.
     ``meter_for(get_task("edge"), tolerance=PASCAL_TOLERANCE)``.
     """
-    kind = getattr(task, "kind", None)
-    if kind not in _BUILDERS:
-        close = difflib.get_close_matches(str(kind), list(_BUILDERS), n=3, cutoff=0.5)
+    try:
+        build = task.meter
+    except AttributeError:
+        raise UnknownTaskError(f"{task!r} is not a medusa_zoo task (it has no meter); pass a Task") from None
+    try:
+        return build(**kwargs)
+    except NotImplementedError:
         raise UnknownTaskError(
-            f"no meter for task kind {kind!r} (task {getattr(task, 'name', task)!r}); "
-            f"known kinds: {', '.join(sorted(_BUILDERS))}",
-            suggestions=close,
-        )
-    return _BUILDERS[kind](task, **kwargs)
+            f"task {getattr(task, 'name', task)!r} of kind {getattr(task, 'kind', '?')!r} defines no meter; "
+            "give its Task subclass a meter() method"
+        ) from None

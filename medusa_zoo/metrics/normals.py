@@ -7,7 +7,8 @@ import math
 import torch
 
 from ..errors import DatasetError, IncompatibleConfigError
-from .base import IGNORE_VALUE, Meter, as_tensor, check_same_shape, safe_div, to_float64
+from ..labels import valid_normals
+from .base import Meter, as_tensor, check_same_shape, safe_div, to_float64
 
 WITHIN_DEGREES = (11.25, 22.5, 30.0)
 
@@ -98,11 +99,7 @@ class NormalsMeter(Meter):
 
 def _angles_degrees(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Angles in degrees at the valid target pixels, as a flat tensor."""
-    valid = (
-        (target.abs().sum(dim=1) > 0)
-        & (target != IGNORE_VALUE).all(dim=1)
-        & torch.isfinite(target).all(dim=1)
-    )
+    valid = valid_normals(target)
     pred = prediction.movedim(1, -1)[valid]
     true = torch.nn.functional.normalize(target.movedim(1, -1)[valid], dim=-1)
     length = pred.norm(dim=-1, keepdim=True)

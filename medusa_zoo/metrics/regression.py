@@ -6,8 +6,20 @@ import math
 
 import torch
 
-from ..tasks.regression import as_channels, valid_pixels
+from ..errors import IncompatibleConfigError
+from ..labels import valid_values
 from .base import Meter, check_same_shape, safe_div, to_float64
+
+
+def as_channels(target: torch.Tensor, channels: int) -> torch.Tensor:
+    """A (B, H, W) target of a one-channel task as (B, 1, H, W); check the channel count."""
+    if target.dim() == 3 and channels == 1:
+        target = target[:, None]
+    if target.dim() != 4 or target.shape[1] != channels:
+        raise IncompatibleConfigError(
+            f"dense_regression targets must be (B, {channels}, H, W), got {tuple(target.shape)}"
+        )
+    return target
 
 
 class RegressionMeter(Meter):
@@ -31,7 +43,7 @@ class RegressionMeter(Meter):
         prediction = as_channels(to_float64(prediction), self.channels)
         target = as_channels(to_float64(target), self.channels)
         check_same_shape(prediction, target, "dense_regression")
-        valid = valid_pixels(target)
+        valid = valid_values(target)
         error = (prediction - target).permute(0, 2, 3, 1)[valid]
         self.sq_err += float((error**2).sum())
         self.abs_err += float(error.abs().sum())

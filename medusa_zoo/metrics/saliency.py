@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from ..errors import IncompatibleConfigError
-from .base import IGNORE_VALUE, Meter, check_same_shape, squeeze_target, to_float64
+from ..labels import labelled
+from .base import Meter, check_same_shape, squeeze_target, to_float64
 
 DEFAULT_SALIENCY_THRESHOLDS = tuple(np.round(np.arange(1, 100) * 0.01, 2).tolist())
 """0.01, 0.02, ..., 0.99."""
@@ -98,7 +99,7 @@ class SaliencyMeter(Meter):
     def _counts(self, prediction: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Per image and threshold (B, T) int64 tp, fp, fn, tn."""
         b, t = prediction.shape[0], self.thresholds.numel()
-        valid = target != IGNORE_VALUE
+        valid = labelled(target)
         positive = (target >= 0.5) & valid
         # bucket k = number of thresholds strictly below p, so p > t_j exactly when k > j
         bucket = torch.bucketize(prediction, self.thresholds.to(prediction.device), right=False)

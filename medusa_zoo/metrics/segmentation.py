@@ -8,7 +8,8 @@ from typing import Literal
 import torch
 
 from ..errors import DatasetError, IncompatibleConfigError
-from .base import IGNORE_VALUE, Meter, check_same_shape, safe_div, squeeze_target
+from ..labels import IGNORE_INDEX, labelled
+from .base import Meter, check_same_shape, safe_div, squeeze_target
 
 
 class SegmentationMeter(Meter):
@@ -45,7 +46,7 @@ class SegmentationMeter(Meter):
         prediction = squeeze_target(prediction, "segmentation prediction").long()
         target = squeeze_target(target).long()
         check_same_shape(prediction, target, "segmentation")
-        valid = target != IGNORE_VALUE
+        valid = labelled(target)
         pred, true = prediction[valid], target[valid]
         c = self.num_classes
         self._check_range(true, "target labels", allow_ignore=True)
@@ -76,7 +77,7 @@ class SegmentationMeter(Meter):
             return
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= self.num_classes:
-            extra = f" (or {IGNORE_VALUE} = ignore)" if allow_ignore else ""
+            extra = f" (or {IGNORE_INDEX} = ignore)" if allow_ignore else ""
             raise DatasetError(
                 f"segmentation {what} span {low}..{high} but the meter has {self.num_classes} classes: "
                 f"values must lie in 0..{self.num_classes - 1}{extra}"

@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .network import MultiTaskNet
+from .config import ModelConfig
 
 
 def model_card(
-    model: MultiTaskNet,
+    config: ModelConfig,
+    params: int,
     *,
     metrics: Mapping[str, Any] | None = None,
     recipe: str | None = None,
     license: str | None = None,
     load_name: str | None = None,
 ) -> str:
-    """A short Markdown card: architecture, tasks with their labels, preprocessing, usage.
+    """A short Markdown card of a network with ``params`` parameters: architecture, tasks with their
+    labels, preprocessing, usage.
 
     ``metrics`` (``{"dataset", "split", "values": {task: {metric: value}}}``, as measured by
     our evaluation), ``recipe`` and ``license`` are added when given; ``load_name`` is the
     name to show in the usage snippet (default: a ``local-dir:`` path).
     """
-    config = model.config
-    params = sum(p.numel() for p in model.parameters())
     rows = "\n".join(
         f"| {t.name} | {t.kind} | {t.out_channels} | {', '.join(t.labels) if t.labels else '-'} |"
         for t in config.tasks

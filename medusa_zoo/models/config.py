@@ -6,46 +6,19 @@ backbones, and nothing in it is imported or executed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..backbones import BACKBONES, BackboneSpec
+from ..backbones import BackboneSpec, known_timm_names
 from ..errors import IncompatibleConfigError, UnknownNameError
 from ..heads import HEADS
-from ..inputs import IMAGENET_MEAN, IMAGENET_STD
+from ..preprocessing import Preprocessing
 from ..tasks import Task, get_task, task_from_config
 
+__all__ = ["CONFIG_FORMAT", "ModelConfig", "Preprocessing", "TaskLike", "resolve_tasks"]
+
 CONFIG_FORMAT = "medusa_zoo.model/1"
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    """How images are prepared: RGB in [0, 1], then ``(x - mean) / std`` per channel.
-
-    ``input_size`` (H, W) is the size the model is designed and trained for; ``model_info``
-    measures FLOPs there. Other sizes work: inputs are padded to the backbone's stride.
-    """
-
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-    input_size: tuple[int, int] = (480, 640)
-
-    def to_config(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"mean": list(self.mean), "std": list(self.std), "input_size": list(self.input_size)}
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Preprocessing:
-        """Inverse of :meth:`to_config`, checking lengths and signs."""
-        mean, std, size = (tuple(config[k]) for k in ("mean", "std", "input_size"))
-        finite = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (*mean, *std))
-        if len(mean) != 3 or len(std) != 3 or not finite or any(s <= 0 for s in std):
-            raise IncompatibleConfigError(f"preprocessing needs 3 means and 3 positive stds, got {mean} / {std}")
-        if len(size) != 2 or any(int(s) < 1 for s in size):
-            raise IncompatibleConfigError(f"preprocessing input_size must be [H, W], got {list(size)}")
-        return cls(tuple(map(float, mean)), tuple(map(float, std)), (int(size[0]), int(size[1])))  # type: ignore[arg-type]
 
 
 TaskLike = str | Task
@@ -119,8 +92,7 @@ class ModelConfig:
 
 
 def _check_timm_name(timm_name: str) -> None:
-    known = {BACKBONES.get(n).timm_name for n in BACKBONES.names()}
-    if timm_name in known:
+    if timm_name in known_timm_names():
         return
     import timm
 

@@ -6,42 +6,63 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..backbones import FeatureInfo, TimmBackbone
-from ..errors import IncompatibleConfigError, InvalidImageError, UnknownTaskError
-from ..heads import build_decoder
+from ..backbones import FeatureInfo, build_backbone
+from ..errors import DuplicateNameError, IncompatibleConfigError, InvalidImageError, UnknownTaskError
+from ..heads import HEADS, build_decoder
 from ..inputs import ImageInput, to_image_list
-from ..tasks import Task
+from ..tasks import Task, make_task
+from . import head_files, publish
+from .card import model_card
+from .checkpoints import CheckpointEntry
 from .config import ModelConfig
 from .outputs import Features, MultiTaskOutput
-
-if TYPE_CHECKING:
-    from ..hub.manifest import CheckpointEntry
-    from .task_heads import FreezeSummary
+from .serialization import load_state_strict, read_weights, write_pretrained
 
 Prediction = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class FreezeSummary:
+    """What :meth:`MultiTaskNet.freeze` left trainable."""
+
+    tasks: tuple[str, ...]
+    trainable: int
+    frozen: int
+
+    def __str__(self) -> str:
+        total = self.trainable + self.frozen
+        return (
+            f"training {self.trainable:,} of {total:,} parameters ({100 * self.trainable / max(total, 1):.1f}%: "
+            f"the head(s) of {', '.join(self.tasks)}); everything else is frozen, BatchNorm statistics included"
+        )
 
 
 class MultiTaskNet(nn.Module):
     """Backbone + decoder + tasks, built from a :class:`ModelConfig` with random weights.
 
     Load trained weights with :func:`medusa_zoo.load`; build untrained ones with
-    :func:`medusa_zoo.load` (``pretrained=False``) or :func:`medusa_zoo.build_model`.
+    :func:`medusa_zoo.load` (``pretrained=False``) or :func:`medusa_zoo.build_model`. The
+    backbone comes from the backbone registry (:func:`~medusa_zoo.backbones.build_backbone`),
+    the decoder from the head registry; every decoder implements
+    :class:`~medusa_zoo.heads.Decoder`, which is all the task methods below rely on.
     """
 
     def __init__(self, config: ModelConfig, backbone_pretrained: bool = False) -> None:
         super().__init__()
-        self.backbone = TimmBackbone(config.backbone, pretrained=backbone_pretrained)
+        self.backbone = build_backbone(config.backbone, pretrained=backbone_pretrained)
         self.config = ModelConfig(
             config.head, self.backbone.spec, config.tasks, config.head_options, config.preprocessing, config.arch
         )
@@ -144,24 +165,23 @@ class MultiTaskNet(nn.Module):
         """Attach a freshly initialised head of this model's own type for a new task.
 
         ``kind`` is a built-in task (``"normals"``, ``"edge"``, ``"semseg"``...; default:
-        ``name``) or a user-defined kind: ``"dense_classification"`` with ``out_channels=K``
+        ``name``) or a registered task kind: ``"dense_classification"`` with ``out_channels=K``
         classes (or ``labels``), ``"dense_regression"`` with ``out_channels=C`` values per
-        pixel. The loss, post-processing, colouring and metric follow from the kind. Medusa
-        gets a new SFA + MSA head; MTL an HRNet head; MTI-Net / PAD-Net task-specific modules
-        that read the jointly trained tasks (which never read the new one). The other tasks'
-        outputs do not change. Seed with ``torch.manual_seed`` for a reproducible initialisation.
-        A :class:`~medusa_zoo.tasks.Task` may be passed instead of ``name`` (e.g. a dataset's own
+        pixel, or any kind registered with :func:`medusa_zoo.tasks.register_kind`. The loss,
+        post-processing, colouring and metric follow from the kind. Medusa gets a new SFA + MSA
+        head; MTL an HRNet head; MTI-Net / PAD-Net task-specific modules that read the jointly
+        trained tasks (which never read the new one). The other tasks' outputs do not change.
+        Seed with ``torch.manual_seed`` for a reproducible initialisation. A
+        :class:`~medusa_zoo.tasks.Task` may be passed instead of ``name`` (e.g. a dataset's own
         task definition with its class names); ``kind`` and friends must then be left out.
         """
-        from .task_heads import check_addable, make_task
-
         if isinstance(name, Task):
             if kind is not None or out_channels is not None or labels is not None:
                 raise IncompatibleConfigError("add_task(task) takes a Task alone; kind/out_channels/labels come from it")
             task = name
         else:
             task = make_task(name, kind, out_channels, labels)
-        check_addable(self, task)
+        self._check_addable(task)
         self._attach(task)
         return task
 
@@ -171,16 +191,12 @@ class MultiTaskNet(nn.Module):
         MTI-Net and PAD-Net can only remove tasks added after training (the jointly trained
         ones read each other).
         """
-        from .task_heads import with_tasks
-
         self._task_names([name])
         if len(self.tasks) == 1:
             raise IncompatibleConfigError(f"{name!r} is this model's only task; a model needs at least one")
-        if not hasattr(self.decoder, "remove_task"):
-            raise IncompatibleConfigError(f"the {self.config.head!r} decoder cannot remove tasks")
         self.decoder.remove_task(name)
         del self.tasks[name]
-        self.config = with_tasks(self, [t for t in self.config.tasks if t.name != name])
+        self._record_tasks([t for t in self.config.tasks if t.name != name])
         if self._trainable is not None:
             remaining = tuple(t for t in self._trainable if t != name)
             if remaining:
@@ -195,8 +211,6 @@ class MultiTaskNet(nn.Module):
         under ``model.train()``, so their BatchNorm running statistics never move. Returns
         (and ``str()`` describes) how many parameters remain trainable. :meth:`unfreeze` undoes it.
         """
-        from .task_heads import FreezeSummary, count_parameters
-
         names = tuple(self._task_names(list(train)))
         if not names:
             raise IncompatibleConfigError("freeze(train=[...]) needs at least one task to train; use unfreeze() to undo")
@@ -206,7 +220,8 @@ class MultiTaskNet(nn.Module):
                 module.requires_grad_(True)
         self._trainable = names
         self.train(self.training)
-        return FreezeSummary(names, *count_parameters(self))
+        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        return FreezeSummary(names, trainable, sum(p.numel() for p in self.parameters()) - trainable)
 
     def unfreeze(self) -> None:
         """Make every parameter trainable again (undoes :meth:`freeze`)."""
@@ -226,17 +241,45 @@ class MultiTaskNet(nn.Module):
                     module.train(True)
         return self
 
+    def head_module_names(self, name: str) -> list[str]:
+        """Qualified names of the modules that belong to task ``name`` alone (what fine-tuning it trains)."""
+        return [prefix[:-1] for prefix in self._module_prefixes(self.decoder.task_modules(name))]
+
+    def colorize(self, prediction: Prediction) -> dict[str, np.ndarray]:
+        """(H, W, 3) uint8 pictures of one image's predictions, keyed by task."""
+        return {name: self.tasks[name].colorize(value) for name, value in prediction.items()}
+
+    # ------------------------------------------------------------ files (the work is in the modules that own it)
+    def save_pretrained(self, directory: str | Path, **card: Any) -> Path:
+        """Write ``config.json``, ``model.safetensors`` and a ``README.md`` card into ``directory``.
+
+        ``card`` keywords (``metrics``, ``recipe``, ``license``, ``load_name``) go to
+        :func:`~medusa_zoo.models.card.model_card`. Load it back with ``load("local-dir:...")``.
+        """
+        params = sum(p.numel() for p in self.parameters())
+        return write_pretrained(directory, self.config, self.state_dict(), model_card(self.config, params, **card))
+
+    def push_to_hub(self, repo_id: str, **options: Any) -> CheckpointEntry:
+        """Upload to the Hub and return (and print) the pinned ``checkpoints.json`` entry.
+
+        See :func:`medusa_zoo.models.publish.push_to_hub` for the options (``name``,
+        ``metrics``, ``recipe``, ``license``, ``private``, ``token``, ``branch``, ``endpoint``).
+        """
+        return publish.push_to_hub(self, repo_id, **options)
+
     def save_head(self, name: str, directory: str | Path) -> Path:
         """Write task ``name``'s head alone into ``directory``: ``head.safetensors`` + ``head.json``.
 
         ``head.json`` records the task, the head type and the sha256 of the trunk it was
-        trained on (:func:`~medusa_zoo.models.task_heads.trunk_fingerprint`); :meth:`load_head`
+        trained on (:func:`~medusa_zoo.models.head_files.trunk_fingerprint`); :meth:`load_head`
         refuses any other trunk.
         """
-        from .task_heads import save_head
-
         self._task_names([name])
-        return save_head(self, name, directory)
+        trunk = {"sha256": self.trunk_fingerprint(), "source": self.source,
+                 "other_tasks": [t for t in self.tasks if t != name]}  # fmt: skip
+        parameters = sum(p.numel() for m in self.decoder.task_modules(name) for p in m.parameters())
+        return head_files.write_head(directory, self.tasks[name], self.config, self._own_options(),
+                                     self._head_state(name), parameters, trunk)
 
     def load_head(self, directory: str | Path) -> Task:
         """Attach the head saved by :meth:`save_head` in ``directory``; returns its task.
@@ -245,52 +288,66 @@ class MultiTaskNet(nn.Module):
         another trunk, head type or backbone, and :class:`~medusa_zoo.errors.DuplicateNameError`
         when the model already has a task of that name.
         """
-        from .task_heads import check_addable, check_head_fits, load_head_weights, read_head
-
-        record, weights = read_head(directory)
-        task = check_head_fits(self, record, Path(directory))
-        check_addable(self, task)
+        record, weights = head_files.read_head(directory)
+        task = head_files.check_head_fits(record, self.config, self._own_options(), self.trunk_fingerprint(), Path(directory))
+        self._check_addable(task)
         self._attach(task)
         try:
-            load_head_weights(self, task.name, weights)
+            load_state_strict(self, read_weights(weights), str(weights), part=self._head_state(task.name))
         except Exception:
             self.remove_task(task.name)
             raise
         return task
 
-    def _attach(self, task: Task) -> None:
-        from .task_heads import with_tasks
+    # ------------------------------------------------------------ internals
+    def _check_addable(self, task: Task) -> None:
+        """Refuse a task the model cannot take, before anything changes."""
+        if task.name in self.tasks:
+            raise DuplicateNameError(
+                f"this model already has a task {task.name!r}; remove_task({task.name!r}) first or choose another name"
+            )
+        head = HEADS.get(self.config.head)
+        if head.max_tasks is not None and len(self.tasks) >= head.max_tasks:
+            raise IncompatibleConfigError(
+                f"a {head.name!r} model holds {head.max_tasks} task(s); a new task needs a multi-task head "
+                "(e.g. 'mtl' or 'medusa')"
+            )
 
+    def _attach(self, task: Task) -> None:
         self.decoder.add_task(task.name, task.out_channels)
         self.decoder.to(device=self.device, dtype=self.dtype)
         self.tasks[task.name] = task
-        self.config = with_tasks(self, [*self.config.tasks, task])
+        self._record_tasks([*self.config.tasks, task])
         if self._trainable is not None:
             self.freeze(self._trainable)
         self.train(self.training)
 
-    def colorize(self, prediction: Prediction) -> dict[str, np.ndarray]:
-        """(H, W, 3) uint8 pictures of one image's predictions, keyed by task."""
-        return {name: self.tasks[name].colorize(value) for name, value in prediction.items()}
+    def _own_options(self) -> dict[str, Any]:
+        """The head options that define the head type's modules (without the decoder's task state)."""
+        return {k: v for k, v in self.config.head_options.items() if k not in self.decoder.STATE_OPTIONS}
 
-    def save_pretrained(self, directory: str | Path, **card: Any) -> Path:
-        """Write ``config.json``, ``model.safetensors`` and a ``README.md`` card into ``directory``.
+    def _record_tasks(self, tasks: Sequence[Task]) -> None:
+        """Keep ``config`` in step with the decoder: its tasks and its task-state options."""
+        options = {**self._own_options(), **self.decoder.state_options()}
+        self.config = dataclasses.replace(self.config, tasks=tuple(tasks), head_options=options)
 
-        ``card`` keywords (``metrics``, ``recipe``, ``license``) are added to the card.
+    def _module_prefixes(self, modules: Sequence[nn.Module]) -> list[str]:
+        names = {id(module): name for name, module in self.named_modules()}
+        return [names[id(m)] + "." for m in modules]
+
+    def _head_state(self, name: str) -> dict[str, torch.Tensor]:
+        """The state-dict entries (parameters and BatchNorm buffers) that belong to task ``name`` alone."""
+        prefixes = tuple(self._module_prefixes(self.decoder.task_modules(name)))
+        return {k: v for k, v in self.state_dict().items() if k.startswith(prefixes)}
+
+    def trunk_fingerprint(self) -> str:
+        """sha256 of the trunk: everything but the removable tasks' modules (what a head reads).
+
+        Unchanged by adding, removing or training heads; see
+        :func:`~medusa_zoo.models.head_files.trunk_fingerprint`.
         """
-        from .serialization import save_pretrained
-
-        return save_pretrained(self, directory, **card)
-
-    def push_to_hub(self, repo_id: str, **options: Any) -> CheckpointEntry:
-        """Upload to the Hub and return (and print) the pinned ``checkpoints.json`` entry.
-
-        See :func:`medusa_zoo.hub.push_to_hub` for the options (``name``, ``metrics``,
-        ``recipe``, ``license``, ``private``, ``token``, ``branch``, ``endpoint``).
-        """
-        from ..hub.publish import push_to_hub
-
-        return push_to_hub(self, repo_id, **options)
+        owned = [p for t in self.decoder.removable_tasks() for p in self._module_prefixes(self.decoder.task_modules(t))]
+        return head_files.trunk_fingerprint(self.state_dict(), owned)
 
     def _task_names(self, tasks: Sequence[str] | None) -> list[str]:
         if tasks is None:

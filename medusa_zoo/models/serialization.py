@@ -1,45 +1,42 @@
-"""Saving and loading networks as ``config.json`` + ``model.safetensors`` (no pickle)."""
+"""The files of a saved network: ``config.json`` + ``model.safetensors`` (no pickle) + a card.
+
+These functions work on configs and tensors, not on the network, so the network (which saves
+itself through them) and the loaders (:mod:`.loading`) both sit above this module.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ..errors import CheckpointError, StateDictMismatchError
-from .card import model_card
+from ..files import atomic_write
 from .config import ModelConfig
-
-if TYPE_CHECKING:
-    from .network import MultiTaskNet
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+CARD_NAME = "README.md"
 _LISTED = 8  # keys named per category in a mismatch message
 
 
-def save_pretrained(model: MultiTaskNet, directory: str | Path, **card: Any) -> Path:
-    """Write the model's config, weights and card into ``directory`` (created if needed).
+def write_pretrained(directory: str | Path, config: ModelConfig, state: Mapping[str, torch.Tensor], card: str) -> Path:
+    """Write ``config.json``, ``model.safetensors`` (``state``) and ``README.md`` (``card``) into ``directory``.
 
-    Each file is written to a temporary name and renamed, so an interrupted save never
-    leaves a truncated file under the final name. ``card`` keywords (``metrics``,
-    ``recipe``, ``license``, ``load_name``) go to :func:`model_card`.
+    The folder is created if needed. Each file is written to a temporary name and renamed, so
+    an interrupted save never leaves a truncated file under the final name.
     """
     from safetensors.torch import save_file
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write(directory / WEIGHTS_NAME, lambda path: save_file(state, path, metadata={"format": "pt"}))
-    config_text = json.dumps(model.config.to_dict(), indent=2) + "\n"
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    atomic_write(directory / WEIGHTS_NAME, lambda path: save_file(tensors, path, metadata={"format": "pt"}))
+    config_text = json.dumps(config.to_dict(), indent=2) + "\n"
     atomic_write(directory / CONFIG_NAME, lambda path: Path(path).write_text(config_text))
-    text = model_card(model, **card)
-    atomic_write(directory / "README.md", lambda path: Path(path).write_text(text))
+    atomic_write(directory / CARD_NAME, lambda path: Path(path).write_text(card))
     return directory
 
 
@@ -155,26 +152,3 @@ def load_state_strict(
             mismatched,
         )
     model.load_state_dict(state, strict=part is None)
-
-
-def atomic_write(path: Path, write: object) -> None:
-    """Call ``write(temporary_path)`` and rename the result to ``path``; no half file is ever left.
-
-    The file gets the mode a plain ``open()`` would give it (0666 less the umask), not the
-    owner-only mode of temporary files (which safetensors also uses).
-    """
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(temporary)  # type: ignore[operator]
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current

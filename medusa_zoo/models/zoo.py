@@ -1,7 +1,8 @@
 """The registered architectures: rows of data, one per (head type, backbone) pair.
 
-A name is ``<head>_<backbone>``, e.g. ``medusa_hrnet18``; every head type and backbone
-builds with random weights from its row alone.
+A name is ``<head>_<backbone>``, e.g. ``medusa_hrnet18``; every head type is registered on
+every backbone row, at the backbone's design input size, and builds with random weights from
+its row alone. A new backbone row or head type therefore appears here without an edit.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Architecture:
         chosen: tuple[Task, ...] = resolve_tasks(tasks if tasks is not None else self.tasks)
         return ModelConfig(
             head=self.head,
-            backbone=BACKBONES.get(self.backbone),
+            backbone=BACKBONES.get(self.backbone).spec,
             tasks=chosen,
             head_options={**self.head_options, **head_options},
             preprocessing=Preprocessing(input_size=self.input_size),
@@ -51,11 +52,9 @@ class Architecture:
 
 ARCHITECTURES: Registry[Architecture] = Registry("architecture", UnknownModelError)
 
-_BACKBONE_SIZES = {"hrnet18": (480, 640), "resnet18": (480, 640), "resnet50": (480, 640), "regnetx002": (192, 256)}
-
-
 def _register_architectures() -> None:
-    for backbone, size in _BACKBONE_SIZES.items():
+    for backbone in BACKBONES.names():
+        size = BACKBONES.get(backbone).input_size
         for head in HEADS.names():
             single = HEADS.get(head).max_tasks == 1
             name = f"{head}_{backbone}"

@@ -1,25 +1,43 @@
-"""Task definitions: output size, label names, loss, post-processing and colouring per task.
+"""Task definitions: each task kind owns its loss, post-processing, colouring, validity mask,
+meter, constant baseline and example targets (one file per task family).
 
 Built-in tasks (``semseg``, ``human_parts``, ``depth``, ``normals``, ``edge``,
-``saliency``) are available by name through :func:`get_task`, and user-defined
-``dense_regression`` tasks by kind; every task kind lives in one
-file of this package.
+``saliency``) are available by name through :func:`get_task`; every registered kind
+(``segmentation`` alias ``dense_classification``, ``depth``, ``normals``, ``edge``,
+``saliency``, ``dense_regression``, and any kind a user registers with :func:`register_kind`)
+through :func:`make_task`.
 """
 
-from .base import BUILTIN_TASKS, IGNORE_INDEX, TASK_KINDS, Task, get_task, resize_logits, task_from_config
-from .binary import BinaryTask, EdgeTask, SaliencyTask
-from .geometry import DepthTask, NormalsTask
-from .regression import RegressionTask
-from .segmentation import HUMAN_PART_LABELS, NYUD_LABELS, PASCAL_LABELS, SegmentationTask
+from ..labels import IGNORE_INDEX
+from .base import (
+    BUILTIN_TASKS,
+    TASK_KINDS,
+    Baseline,
+    Task,
+    get_task,
+    make_task,
+    register_kind,
+    resize_logits,
+    task_from_config,
+    unregister_kind,
+)
+from .binary import BinaryTask, EdgeTask, EmptyMap, SaliencyTask
+from .geometry import DepthTask, MeanDepth, MeanDirection, NormalsTask
+from .regression import ChannelMean, RegressionTask
+from .segmentation import HUMAN_PART_LABELS, NYUD_LABELS, PASCAL_LABELS, MajorityClass, SegmentationTask
 
 __all__ = [
     "BUILTIN_TASKS",
     "IGNORE_INDEX",
     "TASK_KINDS",
+    "Baseline",
     "Task",
     "get_task",
+    "make_task",
+    "register_kind",
     "resize_logits",
     "task_from_config",
+    "unregister_kind",
     "BinaryTask",
     "EdgeTask",
     "SaliencyTask",
@@ -27,6 +45,11 @@ __all__ = [
     "NormalsTask",
     "RegressionTask",
     "SegmentationTask",
+    "ChannelMean",
+    "EmptyMap",
+    "MajorityClass",
+    "MeanDepth",
+    "MeanDirection",
     "NYUD_LABELS",
     "PASCAL_LABELS",
     "HUMAN_PART_LABELS",

@@ -1,14 +1,18 @@
-"""The task contract: what a head must output, how it is trained and how outputs are read.
+"""The task contract: everything about one kind of prediction lives on its task class.
 
-A :class:`Task` is a small frozen value (name, output channels, label names) plus the
-behaviour that depends on its kind: the training loss, the post-processing that turns raw
-logits into a usable prediction, and a colouring for visualisation. Task kinds live in a
-registry so that a saved ``config.json`` can only select kinds that ship with the package.
+A :class:`Task` is a small frozen value (name, output channels, label names); its kind (its
+class) owns all the behaviour: the training loss, the post-processing that turns raw logits
+into a usable prediction, a colouring, which target pixels carry a label, the meter that
+scores it, its best constant (trivial) baseline and how to make example targets for tests.
+Decorating a subclass with :func:`register_kind` is all it takes for a new kind to work in
+training, evaluation, trivial baselines and ``model.add_task``; kinds live in a registry, so
+a saved ``config.json`` can only select registered kinds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -16,11 +20,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import IncompatibleConfigError, UnknownTaskError
+from ..errors import DatasetError, IncompatibleConfigError, UnknownTaskError
+from ..labels import IGNORE_INDEX, squeeze_channel
+from ..metrics import Meter
 from ..registry import Registry
 
-IGNORE_INDEX = 255
-"""Label value meaning "no label here" in every dense target (as in NYUD/PASCAL MTL code)."""
+__all__ = [
+    "BUILTIN_TASKS", "IGNORE_INDEX", "TASK_KINDS", "Baseline", "Task", "get_task", "make_task", "register_kind",
+    "resize_logits", "squeeze_channel", "task_from_config",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,7 @@ class Task:
     ``name`` keys the task's outputs and head (several tasks may share a kind, e.g.
     ``semseg`` and ``parts`` are both segmentation); ``out_channels`` is the number of
     channels the head predicts; ``labels`` names the classes of classification tasks.
+    Subclasses set ``kind`` and implement the methods below.
     """
 
     name: str
@@ -37,6 +46,7 @@ class Task:
     labels: tuple[str, ...] = field(default=())
 
     kind: ClassVar[str] = "task"
+    aliases: ClassVar[tuple[str, ...]] = ()  # other names ``model.add_task(kind=...)`` accepts
     fixed_channels: ClassVar[int | None] = None
     lower_is_better: ClassVar[bool] = False
 
@@ -51,6 +61,7 @@ class Task:
                 f"not {self.out_channels}"
             )
 
+    # ------------------------------------------------------------ training and inference
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Training loss of ``logits`` (B, out_channels, H, W) against ``target`` (same H, W)."""
         raise NotImplementedError
@@ -62,6 +73,33 @@ class Task:
     def colorize(self, prediction: torch.Tensor) -> np.ndarray:
         """An (H, W, 3) uint8 picture of one image's prediction, for people to look at."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------ targets and evaluation
+    def valid_mask(self, target: torch.Tensor) -> torch.Tensor:
+        """(B, H, W) bool: the pixels of a batch of targets that carry a label."""
+        raise NotImplementedError
+
+    def meter(self, **options: Any) -> Meter:
+        """A fresh meter scoring this task; ``options`` go to its constructor (e.g. an edge tolerance)."""
+        raise NotImplementedError
+
+    def baseline(self, statistic: Mapping[str, Any] | None = None) -> Baseline:
+        """This task's best constant predictor: unfitted, or fitted as ``statistic`` describes."""
+        raise NotImplementedError
+
+    def example_target(self, batch: int, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
+        """A random batch of targets in the dataset format (some pixels unlabelled), for tests."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ variants and configs
+    @classmethod
+    def create(cls, name: str, out_channels: int | None = None, labels: Sequence[str] | None = None) -> Task:
+        """The task ``model.add_task(name, kind=<this kind>, out_channels=..., labels=...)`` means."""
+        if out_channels is None:
+            if cls.fixed_channels is None:
+                raise IncompatibleConfigError(f"kind={cls.kind!r} needs out_channels=C (values per pixel)")
+            out_channels = cls.fixed_channels
+        return cls(name, out_channels, tuple(labels or ()))
 
     def with_classes(self, num_classes: int, labels: tuple[str, ...] | None = None) -> Task:
         """A copy predicting ``num_classes`` channels (only meaningful for classification)."""
@@ -82,14 +120,68 @@ class Task:
         return config
 
 
+class Baseline(ABC):
+    """The best constant prediction of one task, fitted on training targets (a "trivial" row).
+
+    Fit: :meth:`add` each training target (one sample's label as the dataset gives it, no
+    batch dimension), then :meth:`statistic` gives a JSON-ready dict holding the constant and
+    what it was estimated from. Predict: the baseline built with that statistic
+    (``task.baseline(statistic)``) gives the constant for a batch of targets, shaped as the
+    task's meter expects its predictions.
+    """
+
+    def __init__(self, task: Task, statistic: Mapping[str, Any] | None = None) -> None:
+        self.task = task
+        self.fitted = dict(statistic) if statistic is not None else None
+
+    @abstractmethod
+    def add(self, target: torch.Tensor) -> None:
+        """Accumulate one sample's target."""
+
+    @abstractmethod
+    def statistic(self) -> dict[str, Any]:
+        """The fitted constant and what it was estimated from (JSON-ready)."""
+
+    @abstractmethod
+    def constant(self, batch: int, size: tuple[int, int]) -> torch.Tensor:
+        """The fitted constant as a batch of predictions of (H, W) = ``size``."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line saying what the fitted constant is."""
+
+    def predict(self, target: torch.Tensor) -> torch.Tensor:
+        """The constant prediction for a batch of targets, at the targets' (H, W)."""
+        if self.fitted is None:
+            raise IncompatibleConfigError(f"the {self.task.name!r} baseline is not fitted; build it with a statistic")
+        target = squeeze_channel(torch.as_tensor(target))
+        return self.constant(int(target.shape[0]), (int(target.shape[-2]), int(target.shape[-1])))
+
+    def _require(self, count: int, what: str) -> None:
+        if count == 0:
+            raise DatasetError(f"{self.task.name}: no {what} to fit a constant baseline on")
+
+
 TASK_KINDS: Registry[type[Task]] = Registry("task kind", UnknownTaskError)
 BUILTIN_TASKS: Registry[Task] = Registry("task", UnknownTaskError)
+_ALIASES: dict[str, str] = {}
 
 
 def register_kind(cls: type[Task]) -> type[Task]:
-    """Class decorator adding a :class:`Task` subclass to the registry of kinds."""
+    """Class decorator adding a :class:`Task` subclass (and its ``aliases``) to the registry of kinds."""
     TASK_KINDS.register(cls.kind, cls)
+    for alias in cls.aliases:
+        if alias in _ALIASES or alias in TASK_KINDS:
+            raise IncompatibleConfigError(f"task kind alias {alias!r} is already taken")
+        _ALIASES[alias] = cls.kind
     return cls
+
+
+def unregister_kind(kind: str) -> None:
+    """Remove a kind and its aliases (tests and plugins that clean up after themselves)."""
+    cls = TASK_KINDS.unregister(kind)
+    for alias in cls.aliases:
+        _ALIASES.pop(alias, None)
 
 
 def task_from_config(config: Mapping[str, Any]) -> Task:
@@ -123,13 +215,30 @@ def get_task(
     return task.with_classes(count, tuple(labels) if labels is not None else None)
 
 
+def make_task(name: str, kind: str | None = None, out_channels: int | None = None,
+              labels: Sequence[str] | None = None) -> Task:
+    """The :class:`Task` that ``model.add_task(name, kind=..., out_channels=..., labels=...)`` means.
+
+    ``kind`` is a built-in task name (``"normals"``, ``"semseg"``; default: ``name``), a
+    registered kind (``"segmentation"``, ``"dense_regression"``, ...) or a kind's alias
+    (``"dense_classification"``).
+    """
+    kind = kind or name
+    if kind in BUILTIN_TASKS:
+        base = get_task(kind, num_classes=out_channels, labels=labels) if (out_channels or labels) else get_task(kind)
+        return base.renamed(name)
+    kind = _ALIASES.get(kind, kind)
+    if kind not in TASK_KINDS:
+        kinds = sorted([*TASK_KINDS.names(), *_ALIASES])
+        raise UnknownTaskError(
+            f"unknown task kind {kind!r}; use a built-in task ({', '.join(BUILTIN_TASKS.names())}) or a registered "
+            f"kind ({', '.join(kinds)}) with out_channels"
+        )
+    return TASK_KINDS.get(kind).create(name, out_channels, labels)
+
+
 def resize_logits(logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Bilinear resize of logits to ``size`` (a no-op when already there)."""
     if tuple(logits.shape[-2:]) == tuple(size):
         return logits
     return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
-
-
-def squeeze_channel(target: torch.Tensor) -> torch.Tensor:
-    """Accept (B, H, W) or (B, 1, H, W) targets; return (B, H, W)."""
-    return target[:, 0] if target.dim() == 4 and target.shape[1] == 1 else target

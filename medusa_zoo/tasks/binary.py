@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .base import BUILTIN_TASKS, IGNORE_INDEX, Task, register_kind, squeeze_channel
+from ..labels import labelled, squeeze_channel
+from ..metrics import EdgeMeter, Meter, SaliencyMeter
+from .base import BUILTIN_TASKS, Baseline, Task, register_kind
 
 
 @dataclass(frozen=True)
@@ -18,8 +22,8 @@ class BinaryTask(Task):
 
     The positive pixels' loss is weighted by ``w`` and the negatives' by ``1 - w``, where
     ``w`` is ``pos_weight`` when set, else the fraction of negative labels in the batch
-    (HED-style balancing, as in the MTI-Net reference code). Pixels labelled 255 are
-    ignored. Prediction: (H, W) float32 probabilities.
+    (HED-style balancing, as in the MTI-Net reference code). Pixels holding the ignore label
+    are skipped. Prediction: (H, W) float32 probabilities. Baseline: the empty map.
     """
 
     fixed_channels = 1
@@ -27,7 +31,7 @@ class BinaryTask(Task):
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         target = squeeze_channel(target).float()
-        valid = target != IGNORE_INDEX
+        valid = labelled(target)
         positive = (target >= 0.5) & valid
         negative = ~positive & valid
         if self.pos_weight is not None:
@@ -45,22 +49,70 @@ class BinaryTask(Task):
         grey = (prediction.cpu().float().numpy() * 255).clip(0, 255).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
 
+    def valid_mask(self, target: torch.Tensor) -> torch.Tensor:
+        return labelled(squeeze_channel(target))
+
+    def meter(self, **options: Any) -> Meter:
+        raise NotImplementedError
+
+    def baseline(self, statistic: Mapping[str, Any] | None = None) -> EmptyMap:
+        return EmptyMap(self, statistic)
+
+    def example_target(self, batch: int, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
+        return (torch.rand(batch, *size, generator=generator) > 0.8).float()
+
 
 @register_kind
 @dataclass(frozen=True)
 class EdgeTask(BinaryTask):
-    """Object and semantic boundaries; positives weighted 0.95 as in the MTI-Net code."""
+    """Object and semantic boundaries; positives weighted 0.95 as in the MTI-Net code. Meter: odsF."""
 
     kind = "edge"
     pos_weight = 0.95
+
+    def meter(self, **options: Any) -> EdgeMeter:
+        return EdgeMeter(**options)
 
 
 @register_kind
 @dataclass(frozen=True)
 class SaliencyTask(BinaryTask):
-    """Salient objects versus background, with per-batch class balancing."""
+    """Salient objects versus background, with per-batch class balancing. Meter: maxF and max IoU."""
 
     kind = "saliency"
+
+    def meter(self, **options: Any) -> SaliencyMeter:
+        return SaliencyMeter(**options)
+
+
+class EmptyMap(Baseline):
+    """Probability 0 everywhere, the "empty" map: nothing is an edge, nothing is salient.
+
+    Nothing is fitted for the prediction itself: an empty map is the natural trivial answer
+    for sparse binary maps, and a constant probability cannot rank pixels anyway. The train
+    ``positive_fraction`` (target >= 0.5 among labelled pixels) is recorded for reference only.
+    """
+
+    def __init__(self, task: Task, statistic: Mapping[str, Any] | None = None) -> None:
+        super().__init__(task, statistic)
+        self.positive, self.labelled = 0, 0
+
+    def add(self, target: torch.Tensor) -> None:
+        target = torch.as_tensor(target)
+        valid = labelled(target)
+        self.positive += int(((target >= 0.5) & valid).sum())
+        self.labelled += int(valid.sum())
+
+    def statistic(self) -> dict[str, Any]:
+        fraction = self.positive / self.labelled if self.labelled else math.nan
+        return {"probability": 0.0, "positive_fraction": fraction, "pixels": self.labelled}
+
+    def constant(self, batch: int, size: tuple[int, int]) -> torch.Tensor:
+        return torch.full((batch, *size), float(self.fitted["probability"]), dtype=torch.float32)  # type: ignore[index]
+
+    def describe(self) -> str:
+        stat = self.fitted or {}
+        return f"empty (p = {stat['probability']:g}; train positives {100 * stat['positive_fraction']:.2f}%)"
 
 
 BUILTIN_TASKS.register("edge", EdgeTask("edge", 1))

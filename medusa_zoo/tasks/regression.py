@@ -6,20 +6,20 @@ for a quantity the built-in tasks do not cover (albedo, optical flow, a heat map
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..errors import IncompatibleConfigError
-from .base import Task, register_kind
+from ..labels import valid_values
+from ..metrics import RegressionMeter
+from ..metrics.regression import as_channels
+from .base import Baseline, Task, register_kind
 from .colour import apply_colormap
-
-
-def valid_pixels(target: torch.Tensor) -> torch.Tensor:
-    """(B, H, W) mask of pixels whose every target channel is finite (NaN marks "no label")."""
-    return torch.isfinite(target).all(dim=1)
 
 
 @register_kind
@@ -29,6 +29,7 @@ class RegressionTask(Task):
 
     Targets are (B, C, H, W), or (B, H, W) for one channel. Loss: L1 over valid pixels.
     Prediction: the raw output as float32, (H, W) for one channel and (C, H, W) otherwise.
+    Meter: RMSE and MAE. Baseline: the per-channel train mean.
     """
 
     kind = "dense_regression"
@@ -41,7 +42,7 @@ class RegressionTask(Task):
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         target = as_channels(target.float(), self.out_channels)
-        valid = valid_pixels(target)
+        valid = valid_values(target)
         if not valid.any():
             return logits.sum() * 0.0  # keeps the graph (and DDP) intact on label-free batches
         return F.l1_loss(logits.float().permute(0, 2, 3, 1)[valid], target.permute(0, 2, 3, 1)[valid])
@@ -60,13 +61,43 @@ class RegressionTask(Task):
         low, high = np.nanmin(first), np.nanmax(first)
         return apply_colormap((first - low) / max(float(high - low), 1e-6))
 
+    def valid_mask(self, target: torch.Tensor) -> torch.Tensor:
+        return valid_values(as_channels(target, self.out_channels))
 
-def as_channels(target: torch.Tensor, channels: int) -> torch.Tensor:
-    """A (B, H, W) target of a one-channel task as (B, 1, H, W); check the channel count."""
-    if target.dim() == 3 and channels == 1:
-        target = target[:, None]
-    if target.dim() != 4 or target.shape[1] != channels:
-        raise IncompatibleConfigError(
-            f"dense_regression targets must be (B, {channels}, H, W), got {tuple(target.shape)}"
-        )
-    return target
+    def meter(self, **options: Any) -> RegressionMeter:
+        return RegressionMeter(self.out_channels, **options)
+
+    def baseline(self, statistic: Mapping[str, Any] | None = None) -> ChannelMean:
+        return ChannelMean(self, statistic)
+
+    def example_target(self, batch: int, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
+        target = torch.randn(batch, self.out_channels, *size, generator=generator)
+        target[:, :, 0, 0] = float("nan")
+        return target
+
+
+class ChannelMean(Baseline):
+    """The mean of each channel over the valid train pixels (the constant with the least RMSE)."""
+
+    def __init__(self, task: Task, statistic: Mapping[str, Any] | None = None) -> None:
+        super().__init__(task, statistic)
+        self.total = torch.zeros(task.out_channels, dtype=torch.float64)
+        self.count = 0
+
+    def add(self, target: torch.Tensor) -> None:
+        values = as_channels(torch.as_tensor(target).to(torch.float64)[None], self.task.out_channels)
+        valid = valid_values(values)
+        self.total += values.permute(0, 2, 3, 1)[valid].sum(0)
+        self.count += int(valid.sum())
+
+    def statistic(self) -> dict[str, Any]:
+        self._require(self.count, "valid train pixel")
+        return {"mean": (self.total / self.count).tolist(), "pixels": self.count}
+
+    def constant(self, batch: int, size: tuple[int, int]) -> torch.Tensor:
+        mean = torch.tensor(self.fitted["mean"], dtype=torch.float32)  # type: ignore[index]
+        values = mean.view(1, -1, 1, 1).expand(batch, self.task.out_channels, *size).contiguous()
+        return values[:, 0] if self.task.out_channels == 1 else values
+
+    def describe(self) -> str:
+        return "per-channel mean " + ", ".join(f"{v:.4g}" for v in (self.fitted or {})["mean"])

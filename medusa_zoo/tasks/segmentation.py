@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import IncompatibleConfigError
-from .base import BUILTIN_TASKS, IGNORE_INDEX, Task, register_kind, squeeze_channel
+from ..errors import DatasetError, IncompatibleConfigError
+from ..labels import IGNORE_INDEX, labelled, squeeze_channel
+from ..metrics import SegmentationMeter
+from .base import BUILTIN_TASKS, Baseline, Task, register_kind
 from .colour import label_palette
 
 NYUD_LABELS = (
@@ -30,12 +34,14 @@ HUMAN_PART_LABELS = ("background", "head", "torso", "upper arm", "lower arm", "u
 @register_kind
 @dataclass(frozen=True)
 class SegmentationTask(Task):
-    """Per-pixel classification into ``out_channels`` classes; label 255 is ignored.
+    """Per-pixel classification into ``out_channels`` classes; the ignore label (255) is skipped.
 
-    Loss: cross-entropy. Prediction: (H, W) int64 class indices.
+    Loss: cross-entropy. Prediction: (H, W) int64 class indices. Meter: mIoU. Baseline: the
+    majority class. ``model.add_task`` also knows this kind as ``"dense_classification"``.
     """
 
     kind = "segmentation"
+    aliases = ("dense_classification",)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -49,7 +55,7 @@ class SegmentationTask(Task):
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         target = squeeze_channel(target).long()
-        if not (target != IGNORE_INDEX).any():
+        if not labelled(target).any():
             return logits.sum() * 0.0  # cross-entropy would average over no pixels: NaN
         return F.cross_entropy(logits.float(), target, ignore_index=IGNORE_INDEX)
 
@@ -60,11 +66,69 @@ class SegmentationTask(Task):
         palette = label_palette(256)
         return palette[prediction.cpu().numpy().astype(np.uint8)]
 
+    def valid_mask(self, target: torch.Tensor) -> torch.Tensor:
+        return labelled(squeeze_channel(target))
+
+    def meter(self, **options: Any) -> SegmentationMeter:
+        return SegmentationMeter(self.out_channels, **options)
+
+    def baseline(self, statistic: Mapping[str, Any] | None = None) -> MajorityClass:
+        return MajorityClass(self, statistic)
+
+    def example_target(self, batch: int, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
+        target = torch.randint(0, self.out_channels, (batch, *size), generator=generator)
+        target[:, 0, 0] = IGNORE_INDEX
+        return target
+
+    @classmethod
+    def create(cls, name: str, out_channels: int | None = None, labels: Sequence[str] | None = None) -> Task:
+        if out_channels is None and not labels:
+            raise IncompatibleConfigError(f"kind={cls.kind!r} needs out_channels=K (the number of classes) or labels=[...]")
+        count = out_channels if out_channels is not None else len(labels or ())
+        names = tuple(labels) if labels else tuple(f"class_{i}" for i in range(count))
+        return cls(name, count, names)
+
     def with_classes(self, num_classes: int, labels: tuple[str, ...] | None = None) -> Task:
         if labels is None:
             keep = self.labels if len(self.labels) == num_classes else ()
             labels = keep or tuple(f"class_{i}" for i in range(num_classes))
         return replace(self, out_channels=num_classes, labels=labels)
+
+
+class MajorityClass(Baseline):
+    """The most frequent class among labelled train pixels (the ignore label is not a class).
+
+    The majority class maximises pixel accuracy among constant predictions. Ties go to the
+    lowest class index. ``fraction`` is the majority's share of labelled train pixels.
+    """
+
+    def __init__(self, task: Task, statistic: Mapping[str, Any] | None = None) -> None:
+        super().__init__(task, statistic)
+        self.counts = torch.zeros(task.out_channels, dtype=torch.int64)
+
+    def add(self, target: torch.Tensor) -> None:
+        labels = torch.as_tensor(target).long().flatten()
+        labels = labels[labelled(labels)]
+        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= self.task.out_channels):
+            raise DatasetError(
+                f"{self.task.name}: labels span {int(labels.min())}..{int(labels.max())} but the task has "
+                f"{self.task.out_channels} classes"
+            )
+        self.counts += torch.bincount(labels, minlength=self.task.out_channels)
+
+    def statistic(self) -> dict[str, Any]:
+        total = int(self.counts.sum())
+        self._require(total, "labelled train pixel")
+        k = int(torch.argmax(self.counts))  # first maximum: lowest index on ties
+        label = self.task.labels[k] if self.task.labels else f"class_{k}"
+        return {"class": k, "label": label, "fraction": float(self.counts[k]) / total, "pixels": total}
+
+    def constant(self, batch: int, size: tuple[int, int]) -> torch.Tensor:
+        return torch.full((batch, *size), int(self.fitted["class"]), dtype=torch.int64)  # type: ignore[index]
+
+    def describe(self) -> str:
+        stat = self.fitted or {}
+        return f"majority class {stat['class']} ({stat['label']}, {100 * stat['fraction']:.1f}% of labelled pixels)"
 
 
 BUILTIN_TASKS.register("semseg", SegmentationTask("semseg", len(NYUD_LABELS), NYUD_LABELS))

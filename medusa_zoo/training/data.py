@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import DatasetError, RecipeError
-from ..tasks import Task, get_task
+from ..data import dataset_spec, eval_transforms
+from ..errors import RecipeError
+from ..tasks import Task
 
 _STREAM_SALT = 0x5EED
 
@@ -29,29 +30,8 @@ def _mix(*values: int) -> int:
 
 
 def dataset_tasks(dataset: str, names: Sequence[str]) -> tuple[Task, ...]:
-    """Task definitions (class counts, label names) for ``names`` on ``dataset``."""
-    if dataset == "synthrooms":
-        from ..data import synthrooms_tasks
-
-        return synthrooms_tasks(names)
-    if dataset == "nyud":
-        from ..data.nyud import SEMSEG_LABELS, TASKS
-    elif dataset == "pascal_context":
-        from ..data.pascal import HUMAN_PART_LABELS, SEMSEG_LABELS, TASKS
-    else:
-        raise RecipeError(f"unknown dataset {dataset!r}; known: synthrooms, nyud, pascal_context")
-    unknown = [n for n in names if n not in TASKS]
-    if unknown:
-        raise RecipeError(f"{dataset} has no task(s) {unknown}; its tasks are {list(TASKS)}")
-    tasks = []
-    for name in names:
-        if name == "semseg":
-            tasks.append(get_task("semseg", labels=tuple(SEMSEG_LABELS)))
-        elif name == "human_parts":
-            tasks.append(get_task("human_parts", labels=tuple(HUMAN_PART_LABELS)))
-        else:
-            tasks.append(get_task(name))
-    return tuple(tasks)
+    """Task definitions (class counts, label names) for ``names`` on ``dataset`` (its registry row's)."""
+    return dataset_spec(dataset).task_definitions(names)
 
 
 def build_dataset(
@@ -63,38 +43,11 @@ def build_dataset(
 ) -> torch.utils.data.Dataset:
     """The raw (untransformed) dataset of a recipe; ``images`` keeps only the first N samples.
 
-    ``options`` are the recipe's ``data`` field: SynthRooms takes ``seed``, ``resolution``,
-    ``cache_dir`` and per-split ``sizes``; NYUD-v2 and PASCAL-Context need ``root``.
+    ``options`` are the recipe's ``data`` field, checked against the dataset's row (e.g.
+    SynthRooms takes ``seed``, ``resolution``, ``cache_dir`` and per-split ``sizes``; NYUD-v2
+    and PASCAL-Context need ``root``).
     """
-    options = dict(options or {})
-    if dataset == "synthrooms":
-        from ..data import SynthRooms
-
-        sizes = options.get("sizes", {})
-        size = images if images is not None else sizes.get(split)
-        return SynthRooms(
-            split,
-            size=size,
-            seed=options.get("seed", 0),
-            resolution=tuple(options.get("resolution", (192, 256))),
-            tasks=tasks,
-            cache_dir=options.get("cache_dir"),
-        )
-    if "root" not in options or options["root"] is None:
-        raise DatasetError(
-            f"{dataset} needs its folder: set data.root in the recipe or pass --data-root PATH "
-            "(the dataset cannot be downloaded by medusa_zoo)"
-        )
-    if dataset == "nyud":
-        from ..data import NYUDv2 as cls
-    elif dataset == "pascal_context":
-        from ..data import PascalContext as cls
-    else:
-        raise RecipeError(f"unknown dataset {dataset!r}; known: synthrooms, nyud, pascal_context")
-    full = cls(options["root"], split=split, tasks=tasks)
-    if images is not None and images < len(full):
-        return torch.utils.data.Subset(full, range(images))
-    return full
+    return dataset_spec(dataset).dataset(split, tasks, options, images)
 
 
 def evaluation_loader(
@@ -109,9 +62,7 @@ def evaluation_loader(
     num_workers: int = 0,
 ) -> torch.utils.data.DataLoader:
     """Batches of ``dataset:split`` (first ``images`` samples) resized to ``size`` and normalised
-    with ``preprocessing`` (a model's :class:`~medusa_zoo.models.Preprocessing`)."""
-    from ..data import eval_transforms
-
+    with ``preprocessing`` (a model's :class:`~medusa_zoo.preprocessing.Preprocessing`)."""
     data = build_dataset(dataset, split, tasks, options, images)
     return torch.utils.data.DataLoader(
         Transformed(data, eval_transforms(size, preprocessing=preprocessing)),

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..metrics import PASCAL_TOLERANCE, Meter, meter_for
+from ..data import dataset_spec
+from ..metrics import Meter
 from ..models.zoo import ARCHITECTURES
 from ..tasks import Task
 from .data import evaluation_loader
@@ -18,22 +19,19 @@ from .results import delta_m_against, read_results, results_path
 Results = dict[str, dict[str, float]]
 
 
-def task_meters(tasks: Sequence[Task], dataset: str) -> dict[str, Meter]:
-    """One fresh meter per task, with the dataset's conventions (PASCAL's edge tolerance)."""
-    meters = {}
-    for task in tasks:
-        options: dict[str, Any] = {}
-        if task.kind == "edge" and dataset == "pascal_context":
-            options["tolerance"] = PASCAL_TOLERANCE
-        meters[task.name] = meter_for(task, **options)
-    return meters
+def task_meters(tasks: Sequence[Task], dataset: str | None) -> dict[str, Meter]:
+    """One fresh meter per task, with the conventions of ``dataset``'s registry row (e.g. PASCAL's
+    edge tolerance); ``dataset=None`` (data of your own) uses each meter's defaults."""
+    if dataset is None:
+        return {task.name: task.meter() for task in tasks}
+    return dataset_spec(dataset).meters(tasks)
 
 
 @torch.inference_mode()
 def evaluate(
     model: torch.nn.Module,
     loader: torch.utils.data.DataLoader,
-    dataset: str,
+    dataset: str | None,
     tasks: Sequence[str] | None = None,
     progress: bool = False,
     amp: torch.dtype | None = None,

@@ -23,8 +23,8 @@ from tqdm.auto import tqdm
 
 from ..devices import resolve_device
 from ..errors import DatasetError, UnknownTaskError
-from ..models.network import MultiTaskNet
-from ..models.task_heads import FreezeSummary
+from ..data.transforms import ToModelInput
+from ..models import FreezeSummary, MultiTaskNet
 from .data import StreamBatches, StreamSamples, Transformed, collate
 from .evaluation import Results, evaluate
 from .optimization import Optimization, Schedule
@@ -120,7 +120,7 @@ def finetune(
     def validate() -> Results:
         loader = torch.utils.data.DataLoader(Transformed(val_data, val_transform or normalise), batch_size=batch_size,
                                              num_workers=num_workers, collate_fn=collate)
-        return evaluate(model, loader, "custom", tasks=[task], amp=optimization.amp)
+        return evaluate(model, loader, None, tasks=[task], amp=optimization.amp)
 
     model.train()
     bar = tqdm(range(1, steps + 1), desc=f"finetune {task}", disable=not progress, dynamic_ncols=True)
@@ -142,8 +142,6 @@ def finetune(
 
 
 def _to_model_input(model: MultiTaskNet) -> Callable[[Sample], Sample]:
-    from ..data.transforms import ToModelInput
-
     return ToModelInput.from_preprocessing(model.config.preprocessing)
 
 

@@ -1,6 +1,6 @@
-"""Markdown table of a family's shipped results: ``python -m medusa_zoo.training.report``.
+"""Markdown table of a family's shipped results: ``python -m medusa_zoo report``.
 
-    python -m medusa_zoo.training.report --family synthrooms_regnetx002
+    python -m medusa_zoo report --family synthrooms_regnetx002
 
 Reads ``medusa_zoo/results/<family>.{trivial,stl,mtl,mtinet,medusa}.json`` and the bundled
 checkpoints' manifest entries; prints one row per model with each task's headline metrics and
@@ -9,7 +9,6 @@ checkpoints' manifest entries; prints one row per model with each task's headlin
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from ..hub.manifest import load_manifest
@@ -61,14 +60,9 @@ def table(family: str) -> str:
     return "\n".join(lines) + f"\n\nAll rows measured on SynthRooms {sets}."
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print the table."""
-    p = argparse.ArgumentParser(prog="python -m medusa_zoo.training.report", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--family", default="synthrooms_regnetx002")
-    print(table(p.parse_args(argv).family))
-    return 0
+if __name__ == "__main__":  # the older entry point of ``python -m medusa_zoo report``
+    import sys
 
+    from ..cli import main
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main(["report", *sys.argv[1:]], legacy="medusa_zoo.training.report"))

@@ -93,22 +93,9 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m medusa_zoo.training.results --stl A.json B.json ... --out family.stl.json``."""
-    import argparse
-    import shlex
+if __name__ == "__main__":  # the older entry point of ``python -m medusa_zoo results``
     import sys
 
-    p = argparse.ArgumentParser(prog="python -m medusa_zoo.training.results",
-                                description="Merge per-task evaluations of STL models into one Δm reference.")
-    p.add_argument("--stl", nargs="+", required=True, help="results files of single-task models (from medusa_zoo.evaluate)")
-    p.add_argument("--out", required=True)
-    args = p.parse_args(argv)
-    merged = merge_single_task(args.stl)
-    merged["command"] = "python -m medusa_zoo.training.results " + shlex.join(sys.argv[1:] if argv is None else argv)
-    print(f"wrote {write_results(args.out, merged)} ({', '.join(merged['values'])})")
-    return 0
+    from ..cli import main
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main(["results", *sys.argv[1:]], legacy="medusa_zoo.training.results"))

@@ -26,10 +26,10 @@ import torch
 from ..data import train_transforms
 from ..errors import RecipeError
 from ..metrics import delta_m
-from ..models.task_heads import head_module_names
-from ..models.zoo import ARCHITECTURES
+from ..models import ARCHITECTURES, load_folder
 from .data import build_dataset, dataset_tasks, evaluation_loader
 from .evaluation import evaluate, primary_metrics
+from .finetune import finetune
 from .loop import train
 from .recipe import Recipe
 
@@ -75,9 +75,6 @@ def stl_references(recipe: Recipe, budget: Budget, tasks: Sequence[str], root: P
 def held_out_cell(recipe: Recipe, budget: Budget, arch: str, task: str, root: Path,
                   threads: int | None = None, progress: bool = False) -> dict[str, Any]:
     """One cell: the trunk without ``task``, then a fresh head for ``task`` on it, frozen."""
-    from .. import load
-    from .finetune import finetune
-
     others = [t for t in recipe.tasks if t != task]
     head_type = ARCHITECTURES.get(arch).head
     folder = run_folder(root, recipe, budget) / head_type / f"without_{task}"
@@ -85,7 +82,8 @@ def held_out_cell(recipe: Recipe, budget: Budget, arch: str, task: str, root: Pa
     result_file = folder / f"head_{task}.json"
     if result_file.is_file():
         return {"trunk": trunk, "head": json.loads(result_file.read_text())}
-    model = load(f"local-dir:{folder / 'model'}", device="cpu")
+    model = load_folder(folder / "model").eval()
+    model.source = f"local-dir:{folder / 'model'}"
     torch.manual_seed(budget.seed)
     model.add_task(dataset_tasks(recipe.dataset, [task])[0])
     started = time.perf_counter()
@@ -104,7 +102,7 @@ def held_out_cell(recipe: Recipe, budget: Budget, arch: str, task: str, root: Pa
     head = {
         "task": task, "values": values, "steps": budget.head_steps, "wall_s": round(time.perf_counter() - started, 1),
         "trainable_parameters": result.trainable.trainable, "frozen_parameters": result.trainable.frozen,
-        "retrained_modules": head_module_names(model, task),
+        "retrained_modules": model.head_module_names(task),
     }
     result_file.write_text(json.dumps(head, indent=2) + "\n")
     return {"trunk": trunk, "head": head}

@@ -8,7 +8,8 @@
 Submodules by role: :mod:`.labels` (class lists), :mod:`.scene` (scene description and
 camera conventions), :mod:`.sampling` (random scenes), :mod:`.raycast` (intersections),
 :mod:`.surfaces` (per-surface tables), :mod:`.shading` (lights and shadows), :mod:`.render`
-(image and labels), :mod:`.textures` (texture bank, noise, gamma), :mod:`.dataset`.
+(image and labels), :mod:`.textures` (texture bank, noise, gamma), :mod:`.dataset`,
+:mod:`.training` (the recipe builder and training augmentation).
 """
 
 from .dataset import DEFAULT_SIZES, RENDERER_VERSION, SPLITS, SynthRooms, render_sample, sample_rng
@@ -17,6 +18,7 @@ from .render import Rendered, render
 from .sampling import sample_scene
 from .scene import Scene, intrinsics
 from .tasks import synthrooms_tasks
+from .training import augmentation, from_options
 
 __all__ = [
     "SynthRooms",
@@ -35,4 +37,6 @@ __all__ = [
     "Scene",
     "intrinsics",
     "synthrooms_tasks",
+    "augmentation",
+    "from_options",
 ]

@@ -1,4 +1,4 @@
-"""python -m medusa_zoo.evaluate, Δm against shipped STL results, registration and compact storage."""
+"""Evaluation (python -m medusa_zoo evaluate), Δm against shipped STL results, registration and compact storage."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from medusa_zoo.errors import IncompatibleConfigError, RecipeError
+from medusa_zoo.errors import IncompatibleConfigError, MedusaZooError, RecipeError, TrainingError
 from medusa_zoo.evaluate import main as evaluate_main
 from medusa_zoo.evaluate import parse_data
 from medusa_zoo.hub import MANIFEST_FORMAT, load_manifest
-from medusa_zoo.hub import manifest as manifest_module
-from medusa_zoo.hub import register as register_module
 from medusa_zoo.models.serialization import dequantize_int8, quantize_int8, read_weights
 from medusa_zoo.training import build_for_recipe, recipe_from_dict
+from medusa_zoo.training.register import register
 from medusa_zoo.training.results import delta_m_against, merge_single_task, read_results, write_results
 
 TINY = {
@@ -98,17 +97,22 @@ def test_int8_storage_round_trips_within_half_a_step_per_channel(tmp_path: Path)
 
 
 def test_register_bundles_the_weights_and_writes_measured_metrics(
-    saved_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    saved_model: Path, tmp_path: Path
 ) -> None:
     recipe = tmp_path / "tiny.json"
     recipe.write_text(json.dumps(TINY))
-    manifest = tmp_path / "checkpoints.json"
+    checkout = tmp_path / "checkout"
+    (checkout / "medusa_zoo").mkdir(parents=True)
+    manifest = checkout / "checkpoints.json"
     manifest.write_text(json.dumps({"format": MANIFEST_FORMAT, "checkpoints": {}}))
-    monkeypatch.setattr(manifest_module, "BUNDLED_DIR", tmp_path / "bundled")
-    monkeypatch.setattr(register_module, "BUNDLED_DIR", tmp_path / "bundled")
-    entry = register_module.register("medusa_regnetx002.tiny", saved_model, str(recipe), manifest=manifest,
-                                     check_images=2, default=True, command="python -m medusa_zoo.hub.register ...")
-    stored = tmp_path / "bundled" / "medusa_regnetx002.tiny" / "model.safetensors"
+    with pytest.raises(TrainingError, match="not a medusa_zoo source checkout"):
+        register("medusa_regnetx002.tiny", saved_model, str(recipe), repo_root=tmp_path)
+    with pytest.raises(MedusaZooError, match="precision must be one of"):
+        register("medusa_regnetx002.tiny", saved_model, str(recipe), repo_root=checkout, precision="int4")
+    assert not (checkout / "medusa_zoo" / "bundled").exists()  # refused before anything was written
+    entry = register("medusa_regnetx002.tiny", saved_model, str(recipe), repo_root=checkout,
+                     check_images=2, default=True, command="python -m medusa_zoo register ...")
+    stored = checkout / "medusa_zoo" / "bundled" / "medusa_regnetx002.tiny" / "model.safetensors"
     assert stored.is_file() and entry.size == stored.stat().st_size
     assert {v.dtype for v in read_weights(stored).values()} <= {torch.float16, torch.int64}
     written = load_manifest(manifest).get("medusa_regnetx002.tiny")

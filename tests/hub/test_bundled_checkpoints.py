@@ -11,7 +11,7 @@ import medusa_zoo
 from medusa_zoo.hub import load_manifest, sha256_of
 from medusa_zoo.training import eval_loader, evaluate, load_recipe
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = load_manifest(ROOT / "checkpoints.json")
 BUNDLED = [name for name in MANIFEST.names() if MANIFEST.get(name).bundled]
 # Identical on one machine; the slack covers float32 kernels that sum in another order elsewhere.

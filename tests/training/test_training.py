@@ -147,7 +147,7 @@ def test_torchrun_two_cpu_processes_train_resume_and_only_rank0_writes(tmp_path:
     recipe = write_recipe(tmp_path, steps=4)
     out = tmp_path / "run"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "medusa_zoo.train", "--recipe", str(recipe), "--arch", ARCH, "--out", str(out),
+               "-m", "medusa_zoo", "train", "--recipe", str(recipe), "--arch", ARCH, "--out", str(out),
                "--threads", "1", "--no-progress"]  # fmt: skip
 
     first = run_cli([*command, "--stop-after", "2"], tmp_path)

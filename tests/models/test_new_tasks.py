@@ -17,7 +17,6 @@ from medusa_zoo.errors import (
     UnknownTaskError,
 )
 from medusa_zoo.metrics import meter_for
-from medusa_zoo.models.task_heads import trunk_fingerprint
 
 ARCHS = ["medusa_regnetx002", "mtl_regnetx002", "mtinet_regnetx002", "padnet_regnetx002"]
 
@@ -139,7 +138,7 @@ def test_head_only_file_round_trip(tmp_path: Path) -> None:
     model.add_task("normals")
     path = model.save_head("normals", tmp_path / "normals")
     record = json.loads((path / "head.json").read_text())
-    assert record["task"]["kind"] == "normals" and record["trunk"]["sha256"] == trunk_fingerprint(model)
+    assert record["task"]["kind"] == "normals" and record["trunk"]["sha256"] == model.trunk_fingerprint()
     assert (path / "head.safetensors").stat().st_size < 5_000_000
     fresh = build("medusa_regnetx002")  # same seed: the same trunk
     task = fresh.load_head(path)
@@ -163,13 +162,13 @@ def test_a_head_refuses_another_trunk(tmp_path: Path) -> None:
     with pytest.raises(HeadMismatchError, match="'medusa' head"):
         build("mtl_regnetx002").load_head(tmp_path)
     assert list(stranger.tasks) == ["semseg", "depth"]
-    fingerprint = trunk_fingerprint(model)
+    fingerprint = model.trunk_fingerprint()
     model.remove_task("normals")
     model.add_task("edge")  # heads come and go; the trunk is the same
-    assert trunk_fingerprint(model) == fingerprint
+    assert model.trunk_fingerprint() == fingerprint
     with torch.no_grad():
         model.backbone.parameters().__next__().add_(1e-3)
-    assert trunk_fingerprint(model) != fingerprint
+    assert model.trunk_fingerprint() != fingerprint
 
 
 def test_damaged_head_files_raise_checkpoint_errors(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import torch
 import medusa_zoo
 from medusa_zoo.losses import task_losses
 
-from .conftest import make_targets
+from tests.conftest import make_targets
 
 SIZE = (64, 64)
 

@@ -14,7 +14,7 @@ import medusa_zoo
 from medusa_zoo.errors import ManifestError
 from medusa_zoo.hub import MANIFEST_FORMAT, HubLocation, Manifest, load_manifest, manifest_entry, sha256_of
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_shipped_manifest_validates_and_every_bundled_file_matches_it() -> None:

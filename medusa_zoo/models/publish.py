@@ -3,6 +3,9 @@
 ``write_hub_folder`` writes ``config.json``, ``model.safetensors`` and a ``README.md`` card
 (tasks, metrics, recipe, licence). ``push_to_hub`` uploads that folder with huggingface_hub
 and returns (and prints) the ``checkpoints.json`` entry pinned to the new commit, ready to paste.
+
+The functions take any :class:`Publishable` (a network: its ``config`` and ``save_pretrained``),
+so the network's own ``push_to_hub`` can call them without this module importing the network.
 """
 
 from __future__ import annotations
@@ -11,21 +14,27 @@ import json
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..errors import IncompatibleConfigError
-from ..models.serialization import WEIGHTS_NAME, save_pretrained
-from .download import sha256_of
-from .manifest import CheckpointEntry, HubLocation, parse_entry
-
-if TYPE_CHECKING:
-    from ..models.network import MultiTaskNet
+from ..files import sha256_of
+from .checkpoints import CheckpointEntry, HubLocation, parse_entry
+from .config import ModelConfig
+from .serialization import WEIGHTS_NAME
 
 DEFAULT_LICENSE = "Apache-2.0"
 
 
+class Publishable(Protocol):
+    """What publishing needs of a model: its config and a way to save itself into a folder."""
+
+    config: ModelConfig
+
+    def save_pretrained(self, directory: str | Path, **card: Any) -> Path: ...
+
+
 def write_hub_folder(
-    model: MultiTaskNet,
+    model: Publishable,
     folder: str | Path,
     *,
     name: str | None = None,
@@ -39,11 +48,11 @@ def write_hub_folder(
     measured ``{"dataset", "split", "values"}`` of our evaluation.
     """
     load_name = name or "hf-hub:<org>/<repo>@<revision>"
-    return save_pretrained(model, folder, metrics=metrics, recipe=recipe, license=license, load_name=load_name)
+    return model.save_pretrained(folder, metrics=metrics, recipe=recipe, license=license, load_name=load_name)
 
 
 def manifest_entry(
-    model: MultiTaskNet,
+    model: Publishable,
     name: str,
     weights: str | Path,
     *,
@@ -74,7 +83,7 @@ def manifest_entry(
 
 
 def push_to_hub(
-    model: MultiTaskNet,
+    model: Publishable,
     repo_id: str,
     *,
     name: str | None = None,

@@ -14,7 +14,8 @@ from medusa_zoo.errors import UnknownTaskError
 from medusa_zoo.metrics import EdgeMeter, SaliencyMeter, SegmentationMeter
 from medusa_zoo.tasks import Task, get_task
 from medusa_zoo.training.data import build_dataset, collate, dataset_tasks
-from medusa_zoo.training.trivial import evaluate_trivial, fit_from_samples, fit_trivial, main
+from medusa_zoo.cli import main
+from medusa_zoo.training.trivial import evaluate_trivial, fit_from_samples, fit_trivial
 
 TASKS = ["semseg", "depth", "normals", "edge", "saliency", "parts"]
 OPTIONS = {"seed": 0, "resolution": [32, 48]}
@@ -164,12 +165,13 @@ def test_loader_and_dataset_and_batching_agree(predictor, val):
 def test_command_line_writes_results(tmp_path, capsys):
     out = tmp_path / "trivial.json"
     argv = ["--recipe", "synthrooms_regnetx002", "--fit-images", "2", "--images", "2", "--out", str(out), "--no-progress"]
-    assert main(argv) == 0
+    assert main(["trivial", *argv]) == 0
     printed = capsys.readouterr().out
     doc = json.loads(out.read_text())
     assert doc["format"] == "medusa_zoo.results/1" and doc["kind"] == "trivial"
     assert (doc["dataset"], doc["split"], doc["images"], doc["fit_images"]) == ("synthrooms", "val", 2, 2)
     assert list(doc["values"]) == TASKS and list(doc["statistics"]) == TASKS
     assert doc["values"]["edge"]["odsF"] == 0.0
-    assert doc["command"] == "python -m medusa_zoo.training.trivial " + shlex.join(argv)
-    assert "semseg" in printed and "mIoU" in printed
+    assert doc["command"] == "python -m medusa_zoo trivial " + shlex.join(argv)
+    assert "semseg" in printed and "mIoU" in printed and "majority class" in printed
+    assert doc["constants"]["depth"].startswith("mean depth")

@@ -1,4 +1,4 @@
-"""medusa_zoo.finetune on a frozen trunk, and the UFL benchmark (python -m medusa_zoo.ufl)."""
+"""medusa_zoo.finetune on a frozen trunk, and the UFL benchmark (python -m medusa_zoo ufl)."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def test_ufl_benchmark_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 def test_finetune_new_head_example_runs(tmp_path: Path) -> None:
     """examples/finetune_new_head.py at a tiny size (its full size is measured in MODEL_CARD.md)."""
-    script = Path(__file__).resolve().parents[1] / "examples" / "finetune_new_head.py"
+    script = Path(__file__).resolve().parents[2] / "examples" / "finetune_new_head.py"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, str(script), "--steps", "3", "--images", "4", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=300, env=env)

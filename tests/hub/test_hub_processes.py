@@ -22,7 +22,7 @@ import medusa_zoo
 from medusa_zoo.hub import HubLocation, manifest_entry
 from tests.hub_server import HubServer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FINGERPRINT = """
 import hashlib, os, sys, time
 from pathlib import Path

@@ -21,7 +21,7 @@ from medusa_zoo.data.pascal import PascalContext
 from medusa_zoo.errors import DatasetError, DatasetNotFoundError
 from medusa_zoo.tasks import HUMAN_PART_LABELS, NYUD_LABELS, PASCAL_LABELS
 
-from .fixtures_datasets import (
+from tests.fixtures_datasets import (
     NORMALS_INVALID_SAMPLE,
     NORMALS_VALID_SAMPLE,
     write_nyud_fixture,
