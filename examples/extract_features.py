@@ -108,7 +108,7 @@ def main() -> None:
     # 1. A folder of images and a labels file.
     labels_file = write_images(args.out, args.images)
 
-    # 2. Images -> embeddings file (normally a separate run: python -m medusa_zoo.embeddings ...).
+    # 2. Images -> embeddings file (normally a separate run: python -m medusa_zoo embed ...).
     model = medusa_zoo.load(MODEL, device="auto")  # bundled weights, no network
     embeddings_file = args.out / "embeddings.safetensors"
     extract_embeddings(model, args.out / "images", embeddings_file, batch_size=16, metadata={"model": MODEL})

@@ -38,9 +38,9 @@ from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
-from .errors import EmbeddingsError, ImageNotFoundError, InvalidImageError, MedusaZooError
-from .inputs import ImageInput, to_image_list
+from .errors import EmbeddingsError, ImageNotFoundError, InvalidImageError
 from .files import atomic_write
+from .inputs import ImageInput, to_image_list
 
 if TYPE_CHECKING:
     from .models import MultiTaskNet

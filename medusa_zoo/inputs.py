@@ -195,3 +195,15 @@ def _finish(t: torch.Tensor, min_size: int) -> torch.Tensor:
     if t.shape[0] == 1:
         return t.repeat(3, 1, 1)
     return t[:3].contiguous()
+
+
+def __getattr__(name: str) -> object:
+    """``IMAGENET_MEAN`` / ``IMAGENET_STD`` moved to :mod:`medusa_zoo.preprocessing`; the old names still work."""
+    if name in ("IMAGENET_MEAN", "IMAGENET_STD"):
+        import warnings
+
+        from . import preprocessing
+
+        warnings.warn(f"medusa_zoo.inputs.{name} moved to medusa_zoo.preprocessing.{name}", DeprecationWarning, stacklevel=2)
+        return getattr(preprocessing, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -227,6 +227,7 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(model, tmp_path, monk
 # ----------------------------------------------------------------------------- CLI and example
 
 
+@pytest.mark.slow
 def test_example_runs_end_to_end(tmp_path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     run = subprocess.run([sys.executable, str(REPO / "examples" / "extract_features.py"), "--images", "12",

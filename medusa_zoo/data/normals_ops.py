@@ -14,11 +14,10 @@ import math
 import torch
 from torchvision import tv_tensors
 
+from .. import labels
 from ..errors import DatasetError
 
 __all__ = ["valid_normals", "flip_normals_x", "rotate_normals"]
-
-_IGNORE = 255
 
 
 def _check(normals: torch.Tensor) -> torch.Tensor:
@@ -31,8 +30,7 @@ def _check(normals: torch.Tensor) -> torch.Tensor:
 
 def valid_normals(normals: torch.Tensor) -> torch.Tensor:
     """(H, W) bool: pixels holding a vector (finite, not all zero, no channel equal to 255)."""
-    n = _check(normals)
-    return torch.isfinite(n).all(0) & (n != 0).any(0) & (n != _IGNORE).all(0)
+    return labels.valid_normals(_check(normals), dim=0)
 
 
 def flip_normals_x(normals: torch.Tensor) -> tv_tensors.Mask:

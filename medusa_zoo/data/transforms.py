@@ -42,7 +42,7 @@ from ..preprocessing import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 from .normals_ops import flip_normals_x, rotate_normals
 
 __all__ = [
-    "Sample", "Transform", "IMAGE_FILL", "LABEL_FILL", "DATASETS", "check_sample", "Compose",
+    "Sample", "Transform", "IMAGE_FILL", "LABEL_FILL", "check_sample", "Compose",
     "RandomHorizontalFlip", "RandomScale", "RandomRotation", "RandomScaleRotate", "RandomCrop", "Resize",
     "ColorJitter", "ToModelInput", "eval_transforms", "no_crop", "size_pair",
 ]

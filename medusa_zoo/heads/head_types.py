@@ -13,7 +13,7 @@ from ..errors import IncompatibleConfigError
 from ..registry import Registry
 from .decoder import Decoder, IndependentHeads, TaskHead
 from .hrnet_head import HRNetHead
-from .medusa import MASK_TYPES, MedusaHead
+from .medusa import MedusaHead
 from .mtinet import MTINetDecoder
 from .padnet import PADNetDecoder
 
@@ -57,8 +57,6 @@ def _check_options(head: HeadType, options: Mapping[str, Any]) -> None:
     if unknown:
         accepted = ", ".join(head.option_names()) or "none"
         raise IncompatibleConfigError(f"head {head.name!r} takes no option(s) {unknown}; accepted: {accepted}")
-    if head.name == "medusa" and options.get("mask", "channel") not in MASK_TYPES:
-        raise IncompatibleConfigError(f"mask must be one of {MASK_TYPES}, got {options['mask']!r}")
 
 
 def build_decoder(

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..errors import IncompatibleConfigError
 from .blocks import basic_blocks, resize_to
 from .decoder import TaskHead
 from .hrnet_head import HRNetHead
@@ -56,6 +57,8 @@ class MedusaHead(TaskHead):
         scale_attention: bool = True,
     ) -> None:
         super().__init__()
+        if mask not in MASK_TYPES:
+            raise IncompatibleConfigError(f"mask must be one of {MASK_TYPES}, got {mask!r}")
         self.attend = nn.ModuleList(
             SharedFeatureAttention(c, mask) if mask != "none" else nn.Identity() for c in channels
         )

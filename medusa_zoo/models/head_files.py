@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,26 +28,6 @@ from .config import ModelConfig
 HEAD_FORMAT = "medusa_zoo.head/1"
 HEAD_CONFIG = "head.json"
 HEAD_WEIGHTS = "head.safetensors"
-
-
-def trunk_fingerprint(state: Mapping[str, torch.Tensor], owned: Sequence[str]) -> str:
-    """sha256 of a network's trunk: every tensor of ``state`` (names, shapes, float32 values) whose key
-    does not start with one of the ``owned`` prefixes (the removable tasks' modules).
-
-    The same for any dtype or device the weights are held in, and unchanged by adding,
-    removing or training heads; any change to the backbone (or a coupled decoder's joint
-    modules) changes it.
-    """
-    prefixes = tuple(owned)
-    digest = hashlib.sha256()
-    for key, value in sorted(state.items()):
-        if prefixes and key.startswith(prefixes):
-            continue
-        tensor = value.detach().cpu()
-        tensor = tensor.float() if tensor.is_floating_point() else tensor.long()
-        digest.update(f"{key}:{tuple(tensor.shape)}:{tensor.dtype}\n".encode())
-        digest.update(tensor.contiguous().numpy().tobytes())
-    return digest.hexdigest()
 
 
 def write_head(

@@ -24,7 +24,7 @@ from ..errors import DuplicateNameError, IncompatibleConfigError, InvalidImageEr
 from ..heads import HEADS, build_decoder
 from ..inputs import ImageInput, to_image_list
 from ..tasks import Task, make_task
-from . import head_files, publish
+from . import head_files, publish, trunk
 from .card import model_card
 from .checkpoints import CheckpointEntry
 from .config import ModelConfig
@@ -243,7 +243,7 @@ class MultiTaskNet(nn.Module):
 
     def head_module_names(self, name: str) -> list[str]:
         """Qualified names of the modules that belong to task ``name`` alone (what fine-tuning it trains)."""
-        return [prefix[:-1] for prefix in self._module_prefixes(self.decoder.task_modules(name))]
+        return trunk.head_module_names(self, self.decoder, name)
 
     def colorize(self, prediction: Prediction) -> dict[str, np.ndarray]:
         """(H, W, 3) uint8 pictures of one image's predictions, keyed by task."""
@@ -271,15 +271,15 @@ class MultiTaskNet(nn.Module):
         """Write task ``name``'s head alone into ``directory``: ``head.safetensors`` + ``head.json``.
 
         ``head.json`` records the task, the head type and the sha256 of the trunk it was
-        trained on (:func:`~medusa_zoo.models.head_files.trunk_fingerprint`); :meth:`load_head`
-        refuses any other trunk.
+        trained on (:meth:`trunk_fingerprint`); :meth:`load_head` refuses any other trunk.
         """
         self._task_names([name])
-        trunk = {"sha256": self.trunk_fingerprint(), "source": self.source,
-                 "other_tasks": [t for t in self.tasks if t != name]}  # fmt: skip
+        trained_on = {"sha256": self.trunk_fingerprint(), "source": self.source,
+                      "other_tasks": [t for t in self.tasks if t != name]}  # fmt: skip
         parameters = sum(p.numel() for m in self.decoder.task_modules(name) for p in m.parameters())
-        return head_files.write_head(directory, self.tasks[name], self.config, self._own_options(),
-                                     self._head_state(name), parameters, trunk)
+        state = trunk.head_state(self, self.decoder, name)
+        return head_files.write_head(directory, self.tasks[name], self.config, self._own_options(), state, parameters,
+                                     trained_on)
 
     def load_head(self, directory: str | Path) -> Task:
         """Attach the head saved by :meth:`save_head` in ``directory``; returns its task.
@@ -293,7 +293,8 @@ class MultiTaskNet(nn.Module):
         self._check_addable(task)
         self._attach(task)
         try:
-            load_state_strict(self, read_weights(weights), str(weights), part=self._head_state(task.name))
+            part = trunk.head_state(self, self.decoder, task.name)
+            load_state_strict(self, read_weights(weights), str(weights), part=part)
         except Exception:
             self.remove_task(task.name)
             raise
@@ -331,23 +332,12 @@ class MultiTaskNet(nn.Module):
         options = {**self._own_options(), **self.decoder.state_options()}
         self.config = dataclasses.replace(self.config, tasks=tuple(tasks), head_options=options)
 
-    def _module_prefixes(self, modules: Sequence[nn.Module]) -> list[str]:
-        names = {id(module): name for name, module in self.named_modules()}
-        return [names[id(m)] + "." for m in modules]
-
-    def _head_state(self, name: str) -> dict[str, torch.Tensor]:
-        """The state-dict entries (parameters and BatchNorm buffers) that belong to task ``name`` alone."""
-        prefixes = tuple(self._module_prefixes(self.decoder.task_modules(name)))
-        return {k: v for k, v in self.state_dict().items() if k.startswith(prefixes)}
-
     def trunk_fingerprint(self) -> str:
         """sha256 of the trunk: everything but the removable tasks' modules (what a head reads).
 
-        Unchanged by adding, removing or training heads; see
-        :func:`~medusa_zoo.models.head_files.trunk_fingerprint`.
+        Unchanged by adding, removing or training heads; see :mod:`medusa_zoo.models.trunk`.
         """
-        owned = [p for t in self.decoder.removable_tasks() for p in self._module_prefixes(self.decoder.task_modules(t))]
-        return head_files.trunk_fingerprint(self.state_dict(), owned)
+        return trunk.trunk_fingerprint(self, self.decoder)
 
     def _task_names(self, tasks: Sequence[str] | None) -> list[str]:
         if tasks is None:

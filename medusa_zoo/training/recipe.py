@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..data import DATASETS
 from ..errors import RecipeError
 
 RECIPE_FORMAT = "medusa_zoo.recipe/1"
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
-DATASETS = ("synthrooms", "nyud", "pascal_context")
 AMP_MODES = (None, "bf16", "fp16")
 
 
@@ -64,7 +64,7 @@ class Recipe:
     def __post_init__(self) -> None:
         problems = []
         if self.dataset not in DATASETS:
-            problems.append(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
+            problems.append(f"dataset must be a registered dataset ({', '.join(DATASETS.names())}), got {self.dataset!r}")
         if not self.architectures:
             problems.append("architectures must name at least one registry architecture")
         if not self.tasks:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..data import dataset_spec
 from ..hub.manifest import load_manifest
 from .results import RESULTS_DIR, read_results
 
@@ -36,13 +37,14 @@ def table(family: str) -> str:
     """The markdown table for ``family`` (``<dataset>_<backbone>``)."""
     header = "| model | " + " | ".join(c[2] for c in COLUMNS) + " | Δm vs STL |"
     lines = [header, "|" + "---|" * (len(COLUMNS) + 2)]
-    images = set()
+    images, datasets = set(), set()
     for kind, label in ROWS:
         path = RESULTS_DIR / f"{family}.{kind}.json"
         if not path.is_file():
             continue
         result = read_results(path)
         images.add((result["split"], result["images"]))
+        datasets.add(result["dataset"])
         delta = result.get("delta_m")
         delta_text = "0 (reference)" if kind == "stl" else "–" if delta is None else f"{delta:+.2f}%"
         lines.append(f"| {label} | " + " | ".join(_cell(result["values"], t, m) for t, m, _ in COLUMNS) + f" | {delta_text} |")
@@ -52,12 +54,14 @@ def table(family: str) -> str:
         if entry.bundled and entry.recipe == family:
             metrics = entry.metrics
             images.add((metrics["split"], metrics["images"]))
+            datasets.add(metrics["dataset"])
             delta = metrics.get("delta_m")
             label = f"`{name}` as shipped ({metrics.get('precision', '?')})"
             lines.append(f"| {label} | " + " | ".join(_cell(metrics["values"], t, m) for t, m, _ in COLUMNS)
                          + f" | {'–' if delta is None else f'{delta:+.2f}%'} |")
     sets = ", ".join(f"{split} ({n} images)" for split, n in sorted(images))
-    return "\n".join(lines) + f"\n\nAll rows measured on SynthRooms {sets}."
+    titles = " / ".join(dataset_spec(d).title for d in sorted(datasets))
+    return "\n".join(lines) + f"\n\nAll rows measured on {titles} {sets}."
 
 
 if __name__ == "__main__":  # the older entry point of ``python -m medusa_zoo report``

@@ -59,6 +59,7 @@ def write_manifest(path: Path, entry: object) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_four_processes_loading_one_uncached_checkpoint_agree_and_leave_a_clean_cache(
     hub: HubServer, tmp_path: Path
 ) -> None:
@@ -112,6 +113,7 @@ def build_wheel_with_bundled_checkpoint(tmp_path: Path) -> tuple[Path, str, str]
     return wheel, name, fingerprint(model)
 
 
+@pytest.mark.slow
 def test_an_installed_wheel_loads_its_bundled_checkpoint_with_the_network_off(tmp_path: Path) -> None:
     wheel, name, expected = build_wheel_with_bundled_checkpoint(tmp_path)
     members = zipfile.ZipFile(wheel).namelist()

@@ -153,6 +153,7 @@ def test_ufl_benchmark_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "UFL score" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_finetune_new_head_example_runs(tmp_path: Path) -> None:
     """examples/finetune_new_head.py at a tiny size (its full size is measured in MODEL_CARD.md)."""
     script = Path(__file__).resolve().parents[2] / "examples" / "finetune_new_head.py"
