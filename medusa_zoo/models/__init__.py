@@ -6,8 +6,9 @@ Models sit above backbones, heads and tasks, and import nothing from data, hub o
 from .checkpoints import CheckpointEntry, HubLocation
 from .config import ModelConfig, Preprocessing
 from .loading import load_folder
-from .network import FreezeSummary, MultiTaskNet
+from .network import MultiTaskNet
 from .outputs import Features, MultiTaskOutput
+from .trunk import FreezeSummary
 from .zoo import ARCHITECTURES, Architecture
 
 __all__ = [

@@ -10,7 +10,6 @@ import dataclasses
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,25 +28,10 @@ from .card import model_card
 from .checkpoints import CheckpointEntry
 from .config import ModelConfig
 from .outputs import Features, MultiTaskOutput
+from .trunk import FreezeSummary
 from .serialization import load_state_strict, read_weights, write_pretrained
 
 Prediction = dict[str, torch.Tensor]
-
-
-@dataclass(frozen=True)
-class FreezeSummary:
-    """What :meth:`MultiTaskNet.freeze` left trainable."""
-
-    tasks: tuple[str, ...]
-    trainable: int
-    frozen: int
-
-    def __str__(self) -> str:
-        total = self.trainable + self.frozen
-        return (
-            f"training {self.trainable:,} of {total:,} parameters ({100 * self.trainable / max(total, 1):.1f}%: "
-            f"the head(s) of {', '.join(self.tasks)}); everything else is frozen, BatchNorm statistics included"
-        )
 
 
 class MultiTaskNet(nn.Module):

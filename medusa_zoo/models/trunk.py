@@ -1,4 +1,4 @@
-"""What a task head owns, and what it reads: the trunk.
+"""What a task head owns, what it reads (the trunk), and what freezing leaves trainable.
 
 The *trunk* of a head is everything it reads and nothing it owns: the backbone, plus for MTI-Net
 / PAD-Net the jointly trained decoder modules. These functions take the network as a plain
@@ -10,11 +10,28 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from ..heads import Decoder
+
+
+@dataclass(frozen=True)
+class FreezeSummary:
+    """What :meth:`MultiTaskNet.freeze` left trainable."""
+
+    tasks: tuple[str, ...]
+    trainable: int
+    frozen: int
+
+    def __str__(self) -> str:
+        total = self.trainable + self.frozen
+        return (
+            f"training {self.trainable:,} of {total:,} parameters ({100 * self.trainable / max(total, 1):.1f}%: "
+            f"the head(s) of {', '.join(self.tasks)}); everything else is frozen, BatchNorm statistics included"
+        )
 
 
 def module_prefixes(root: nn.Module, modules: Sequence[nn.Module]) -> list[str]:
