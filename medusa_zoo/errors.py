@@ -29,6 +29,7 @@ __all__ = [
     "ManifestError",
     "DatasetError",
     "DatasetNotFoundError",
+    "ExportError",
 ]
 
 
@@ -159,3 +160,7 @@ class TrainingError(MedusaZooError, RuntimeError):
 class EmbeddingsError(MedusaZooError, ValueError):
     """An embeddings file is missing or not ours, or ``extract_embeddings`` / ``Embeddings.dataset``
     got an unusable argument (size, batch size, output path, targets)."""
+
+
+class ExportError(MedusaZooError, RuntimeError):
+    """A network could not be exported (``torch.export`` / ONNX), or an exporter is not installed."""

@@ -21,7 +21,7 @@ DecoderOutput = tuple[dict[str, torch.Tensor], dict[str, list[torch.Tensor]]]
 
 
 class Decoder(nn.Module, metaclass=ABCMeta):
-    """What every decoder offers the network besides ``forward(features) -> (logits, deep)``.
+    """What every decoder offers the network besides ``forward(features, tasks) -> (logits, deep)``.
 
     ``tasks`` lists the tasks in output order. :meth:`add_task` attaches a freshly initialised
     task that no existing task reads; :meth:`remove_task` takes one of :meth:`removable_tasks`
@@ -39,8 +39,18 @@ class Decoder(nn.Module, metaclass=ABCMeta):
         """The decoder's tasks, in output order."""
 
     @abstractmethod
-    def forward(self, features: Sequence[torch.Tensor]) -> DecoderOutput:
-        """Per-task logits at the finest level's resolution and per-task deep-supervision logits."""
+    def forward(self, features: Sequence[torch.Tensor], tasks: Sequence[str] | None = None) -> DecoderOutput:
+        """Per-task logits at the finest level's resolution and per-task deep-supervision logits.
+
+        ``tasks`` (default: all) selects the outputs; only the modules they need run.
+        """
+
+    def needed(self, tasks: Sequence[str] | None) -> list[str]:
+        """The tasks whose modules must run to give ``tasks`` (default: all), in output order."""
+        if tasks is None:
+            return self.tasks
+        wanted = set(tasks)
+        return [t for t in self.tasks if t in wanted]
 
     @abstractmethod
     def add_task(self, name: str, out_channels: int) -> None:
@@ -86,11 +96,11 @@ class IndependentHeads(Decoder):
     def tasks(self) -> list[str]:
         return list(self.heads)
 
-    def forward(self, features: Sequence[torch.Tensor]) -> DecoderOutput:
+    def forward(self, features: Sequence[torch.Tensor], tasks: Sequence[str] | None = None) -> DecoderOutput:
         logits: dict[str, torch.Tensor] = {}
         deep: dict[str, list[torch.Tensor]] = {}
-        for name, head in self.heads.items():
-            logits[name], deep[name] = head(features)
+        for name in self.needed(tasks):
+            logits[name], deep[name] = self.heads[name](features)
         return logits, deep
 
     def add_task(self, name: str, out_channels: int) -> None:
@@ -130,6 +140,13 @@ class CoupledDecoder(Decoder):
     @property
     def tasks(self) -> list[str]:
         return list(self.task_names)
+
+    def needed(self, tasks: Sequence[str] | None) -> list[str]:
+        """Every joint task (they read each other) plus the requested attached ones."""
+        if tasks is None:
+            return self.tasks
+        wanted = set(tasks)
+        return [t for t in self.task_names if t in self.joint or t in wanted]
 
     @abstractmethod
     def task_slots(self, name: str) -> list[tuple[nn.ModuleDict, str]]:

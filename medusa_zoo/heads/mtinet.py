@@ -82,10 +82,15 @@ class MultiModalDistillation(nn.Module):
         """Keys of the adapters that feed ``t``."""
         return [f"{t}__from__{a}" for a in self.tasks if a != t]
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def forward(
+        self, features: dict[str, torch.Tensor], sources: dict[str, torch.Tensor] | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Distilled features of every task in ``features`` (the receivers), reading the source tasks'
+        features from ``sources`` (default: ``features``)."""
+        sources = features if sources is None else sources
         out = {}
         for t in features:
-            messages = [self.adapters[f"{t}__from__{a}"](features[a]) for a in self.tasks if a != t]
+            messages = [self.adapters[f"{t}__from__{a}"](sources[a]) for a in self.tasks if a != t]
             out[t] = features[t] + torch.stack(messages).sum(dim=0)
         return out
 
@@ -125,19 +130,21 @@ class MTINetDecoder(CoupledDecoder):
         slots += [(d.adapters, key) for d in self.distill for key in d.receiver_keys(name)]
         return [*slots, (self.aggregate, name)]
 
-    def forward(self, features: Sequence[torch.Tensor]) -> DecoderOutput:
+    def forward(self, features: Sequence[torch.Tensor], tasks: Sequence[str] | None = None) -> DecoderOutput:
+        run = self.needed(tasks)
         num = len(features)
         task_features: list[dict[str, torch.Tensor]] = [{} for _ in range(num)]
         propagated: dict[str, torch.Tensor] | None = None
         for s in reversed(range(num)):  # coarse to fine
-            for t in self.tasks:
+            for t in run:
                 x = features[s]
                 if propagated is not None:
                     x = torch.cat([x, resize_to(propagated[t], x.shape[-2:])], dim=1)
                 task_features[s][t] = self.refine[s][t](x)
             if s > 0:
                 propagated = self.propagate[s - 1](task_features[s])
-        deep = {t: [self.initial[s][t](task_features[s][t]) for s in range(num)] for t in self.tasks}
-        distilled = [self.distill[s](task_features[s]) for s in range(num)]
-        logits = {t: self.aggregate[t]([distilled[s][t] for s in range(num)])[0] for t in self.tasks}
+        out = run if tasks is None else [t for t in run if t in set(tasks)]
+        deep = {t: [self.initial[s][t](task_features[s][t]) for s in range(num)] for t in out}
+        distilled = [self.distill[s]({t: task_features[s][t] for t in out}, task_features[s]) for s in range(num)]
+        logits = {t: self.aggregate[t]([distilled[s][t] for s in range(num)])[0] for t in out}
         return logits, deep

@@ -48,9 +48,11 @@ class PADNetDecoder(CoupledDecoder):
         adapters = [(self.distill.adapters, key) for key in self.distill.receiver_keys(name)]
         return [(self.initial_features, name), (self.initial, name), *adapters, (self.final, name)]
 
-    def forward(self, features: Sequence) -> DecoderOutput:
+    def forward(self, features: Sequence, tasks: Sequence[str] | None = None) -> DecoderOutput:
+        run = self.needed(tasks)
+        out = run if tasks is None else [t for t in run if t in set(tasks)]
         shared = self.fuse(fuse_levels(features))
-        task_features = {t: self.initial_features[t](shared) for t in self.tasks}
-        deep = {t: [self.initial[t](task_features[t])] for t in self.tasks}
-        distilled = self.distill(task_features)
-        return {t: self.final[t](distilled[t]) for t in self.tasks}, deep
+        task_features = {t: self.initial_features[t](shared) for t in run}
+        deep = {t: [self.initial[t](task_features[t])] for t in out}
+        distilled = self.distill({t: task_features[t] for t in out}, task_features)
+        return {t: self.final[t](distilled[t]) for t in out}, deep

@@ -8,7 +8,9 @@ real tensors.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -37,8 +39,18 @@ class Cost:
 
 
 def measure_cost(config: ModelConfig, input_size: tuple[int, int] | None = None) -> Cost:
-    """Count parameters and FLOPs of the network ``config`` describes at ``input_size`` (H, W)."""
-    size = input_size or config.preprocessing.input_size
+    """Count parameters and FLOPs of the network ``config`` describes at ``input_size`` (H, W).
+
+    Measured once per (config, input size) in a process and cached: ``model_info`` and the
+    efficiency benchmark ask for the same architectures many times.
+    """
+    size = tuple(input_size or config.preprocessing.input_size)
+    return _measure(json.dumps(config.to_dict(), sort_keys=True), size)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=256)
+def _measure(config_json: str, size: tuple[int, int]) -> Cost:
+    config = ModelConfig.from_dict(json.loads(config_json))
     with torch.device("meta"):
         model = MultiTaskNet(config).eval()
         x = torch.zeros(1, 3, *size)

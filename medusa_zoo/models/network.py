@@ -59,6 +59,7 @@ class MultiTaskNet(nn.Module):
         self.register_buffer("pixel_std", std, persistent=False)
         self.source: str | None = None  # the checkpoint it was loaded from, when load() knows it
         self._trainable: tuple[str, ...] | None = None  # set by freeze()
+        self._optimized: dict[str, Any] | None = None  # set by optimize_for_inference()
 
     @property
     def feature_info(self) -> FeatureInfo:
@@ -75,9 +76,15 @@ class MultiTaskNet(nn.Module):
         """Floating point type of the weights."""
         return next(self.parameters()).dtype
 
-    def forward(self, x: torch.Tensor) -> MultiTaskOutput:
-        """Raw outputs for a normalised batch (B, 3, H, W) whose sides are multiples of the max stride."""
-        logits, deep = self.decoder(self.backbone(x))
+    def forward(self, x: torch.Tensor, tasks: Sequence[str] | None = None) -> MultiTaskOutput:
+        """Raw outputs for a normalised batch (B, 3, H, W) whose sides are multiples of the max stride.
+
+        ``tasks`` (default: all) selects the outputs; only the modules they need run (every head
+        for coupled decoders' jointly trained tasks, one head each for independent heads).
+        """
+        if self._optimized is not None and self._optimized["channels_last"] and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        logits, deep = self.decoder(self.backbone(x), None if tasks is None else self._task_names(tasks))
         size = x.shape[-2:]
         logits = {t: F.interpolate(v, size=size, mode="bilinear", align_corners=False) for t, v in logits.items()}
         return MultiTaskOutput(logits, deep)
@@ -86,6 +93,30 @@ class MultiTaskNet(nn.Module):
         """(B, 3, H, W) RGB in [0, 1] -> the backbone's input distribution, on the model's device."""
         images = images.to(self.device)
         return ((images - self.pixel_mean) / self.pixel_std).to(self.dtype)
+
+    def optimize_for_inference(self, channels_last: bool = True) -> MultiTaskNet:
+        """Rewrite this network for inference and return it (in eval mode).
+
+        Every BatchNorm is folded into the convolution before it (for every architecture: the
+        backbone's, the heads' and the decoders' BatchNorms alike), and with ``channels_last``
+        weights and inputs use the channels-last memory format, which PyTorch's CPU and CUDA
+        convolutions run faster. Outputs stay equal to the eager network's within 1e-4 (relative
+        to their scale; checked on a probe input here, and for every registered architecture
+        in the tests). The rewrite is one-way: the model can no longer train, change its tasks
+        or be saved; load it again for that.
+        """
+        if self._optimized is not None:
+            return self
+        from .inference import fold_batchnorm
+
+        self.eval()
+        side = 2 * self.feature_info.max_stride
+        probe = torch.rand(1, 3, side, side, generator=torch.Generator().manual_seed(0))
+        folded = fold_batchnorm(self, self.normalize(probe))
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
+        self._optimized = {"batchnorm_folded": folded, "channels_last": channels_last}
+        return self
 
     def predict(
         self,
@@ -108,7 +139,7 @@ class MultiTaskNet(nn.Module):
         results: list[Prediction] = [{} for _ in tensors]
         with self._eval(), torch.inference_mode():
             for indices, batch, (h, w) in self._batches(tensors, batch_size):
-                logits = self(batch).logits
+                logits = self(batch, wanted).logits
                 for name in wanted:
                     prediction = self.tasks[name].postprocess(logits[name][..., :h, :w]).cpu()
                     for row, index in enumerate(indices):
@@ -159,6 +190,7 @@ class MultiTaskNet(nn.Module):
         :class:`~medusa_zoo.tasks.Task` may be passed instead of ``name`` (e.g. a dataset's own
         task definition with its class names); ``kind`` and friends must then be left out.
         """
+        self._refuse_if_optimized("add a task")
         if isinstance(name, Task):
             if kind is not None or out_channels is not None or labels is not None:
                 raise IncompatibleConfigError("add_task(task) takes a Task alone; kind/out_channels/labels come from it")
@@ -175,6 +207,7 @@ class MultiTaskNet(nn.Module):
         MTI-Net and PAD-Net can only remove tasks added after training (the jointly trained
         ones read each other).
         """
+        self._refuse_if_optimized("remove a task")
         self._task_names([name])
         if len(self.tasks) == 1:
             raise IncompatibleConfigError(f"{name!r} is this model's only task; a model needs at least one")
@@ -215,6 +248,8 @@ class MultiTaskNet(nn.Module):
 
     def train(self, mode: bool = True) -> MultiTaskNet:
         """Set training mode; after :meth:`freeze`, only the trainable heads enter it."""
+        if mode:
+            self._refuse_if_optimized("train")
         super().train(mode)
         if mode and self._trainable is not None:
             for module in self.modules():
@@ -240,6 +275,7 @@ class MultiTaskNet(nn.Module):
         ``card`` keywords (``metrics``, ``recipe``, ``license``, ``load_name``) go to
         :func:`~medusa_zoo.models.card.model_card`. Load it back with ``load("local-dir:...")``.
         """
+        self._refuse_if_optimized("be saved")
         params = sum(p.numel() for p in self.parameters())
         return write_pretrained(directory, self.config, self.state_dict(), model_card(self.config, params, **card))
 
@@ -257,6 +293,7 @@ class MultiTaskNet(nn.Module):
         ``head.json`` records the task, the head type and the sha256 of the trunk it was
         trained on (:meth:`trunk_fingerprint`); :meth:`load_head` refuses any other trunk.
         """
+        self._refuse_if_optimized("save a head")
         self._task_names([name])
         trained_on = {"sha256": self.trunk_fingerprint(), "source": self.source,
                       "other_tasks": [t for t in self.tasks if t != name]}  # fmt: skip
@@ -272,6 +309,7 @@ class MultiTaskNet(nn.Module):
         another trunk, head type or backbone, and :class:`~medusa_zoo.errors.DuplicateNameError`
         when the model already has a task of that name.
         """
+        self._refuse_if_optimized("load a head")
         record, weights = head_files.read_head(directory)
         task = head_files.check_head_fits(record, self.config, self._own_options(), self.trunk_fingerprint(), Path(directory))
         self._check_addable(task)
@@ -285,6 +323,13 @@ class MultiTaskNet(nn.Module):
         return task
 
     # ------------------------------------------------------------ internals
+    def _refuse_if_optimized(self, action: str) -> None:
+        if self._optimized is not None:
+            raise IncompatibleConfigError(
+                f"this model was optimized for inference (BatchNorm folded into its convolutions), so it cannot {action}; "
+                "load it again (medusa_zoo.load) for that"
+            )
+
     def _check_addable(self, task: Task) -> None:
         """Refuse a task the model cannot take, before anything changes."""
         if task.name in self.tasks:

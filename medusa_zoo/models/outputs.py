@@ -40,3 +40,8 @@ class Features:
     def channels(self) -> tuple[int, ...]:
         """Channels of each map."""
         return tuple(m.shape[1] for m in self.maps)
+
+
+# torch.export (and the ONNX exporter built on it) flatten and rebuild outputs through pytrees:
+# registering the dataclass lets ``torch.export.export(model, (x,))`` work on any network as shipped.
+torch.export.register_dataclass(MultiTaskOutput, serialized_type_name="medusa_zoo.MultiTaskOutput")
