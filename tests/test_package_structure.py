@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "medusa_zoo"
 
 LAYERS: dict[str, int] = {
     "errors": 0,
-    "registry": 1, "labels": 1, "files": 1, "preprocessing": 1, "devices": 1,
+    "registry": 1, "labels": 1, "files": 1, "preprocessing": 1, "devices": 1, "resize": 1,
     "backbones": 2, "metrics": 2, "inputs": 2,
     "heads": 3, "tasks": 3,
     "models": 4, "data": 4,

@@ -22,6 +22,7 @@ from ..backbones import FeatureInfo, build_backbone
 from ..errors import DuplicateNameError, IncompatibleConfigError, InvalidImageError, UnknownTaskError
 from ..heads import HEADS, build_decoder
 from ..inputs import ImageInput, to_image_list
+from ..resize import bilinear
 from ..tasks import Task, make_task
 from . import head_files, publish, trunk
 from .card import model_card
@@ -86,7 +87,7 @@ class MultiTaskNet(nn.Module):
             x = x.contiguous(memory_format=torch.channels_last)
         logits, deep = self.decoder(self.backbone(x), None if tasks is None else self._task_names(tasks))
         size = x.shape[-2:]
-        logits = {t: F.interpolate(v, size=size, mode="bilinear", align_corners=False) for t, v in logits.items()}
+        logits = {t: bilinear(v, size) for t, v in logits.items()}
         return MultiTaskOutput(logits, deep)
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:

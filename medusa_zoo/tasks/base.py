@@ -18,12 +18,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..errors import DatasetError, IncompatibleConfigError, UnknownTaskError
 from ..labels import IGNORE_INDEX, squeeze_channel
 from ..metrics import Meter
 from ..registry import Registry
+from ..resize import bilinear
 
 __all__ = [
     "BUILTIN_TASKS", "IGNORE_INDEX", "TASK_KINDS", "Baseline", "Task", "get_task", "make_task", "register_kind",
@@ -238,7 +238,5 @@ def make_task(name: str, kind: str | None = None, out_channels: int | None = Non
 
 
 def resize_logits(logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinear resize of logits to ``size`` (a no-op when already there)."""
-    if tuple(logits.shape[-2:]) == tuple(size):
-        return logits
-    return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+    """Bilinear resize of logits to ``size`` (a no-op when already there; see :mod:`medusa_zoo.resize`)."""
+    return bilinear(logits, size)

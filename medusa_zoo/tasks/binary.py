@@ -39,8 +39,8 @@ class BinaryTask(Task):
         else:
             w = negative.sum() / valid.sum().clamp(min=1)
         per_pixel = F.binary_cross_entropy_with_logits(logits[:, 0].float(), positive.float(), reduction="none")
-        total = w * per_pixel[positive].sum() + (1 - w) * per_pixel[negative].sum()
-        return total / valid.sum().clamp(min=1)
+        weights = torch.where(positive, w, torch.where(negative, 1 - w, 0.0))  # no boolean indexing: no nonzero()
+        return (per_pixel * weights).sum() / valid.sum().clamp(min=1)
 
     def postprocess(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(logits[:, 0].float())

@@ -33,9 +33,12 @@ class DepthTask(Task):
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         target = squeeze_channel(target).float()
         valid = valid_depth(target)
-        if not valid.any():
+        count = valid.sum()
+        if not count:
             return logits.sum() * 0.0  # keeps the graph (and DDP) intact on label-free batches
-        return F.l1_loss(logits[:, 0].float()[valid], target[valid])
+        # masked by multiplication, not boolean indexing (which costs a nonzero() per call on CPU)
+        error = (logits[:, 0].float() - torch.where(valid, target, 0.0)).abs()
+        return torch.where(valid, error, 0.0).sum() / count
 
     def postprocess(self, logits: torch.Tensor) -> torch.Tensor:
         return logits[:, 0].float().clamp(min=0)
@@ -76,10 +79,12 @@ class NormalsTask(Task):
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         target = target.float()
         valid = valid_normals(target)
-        if not valid.any():
+        count = valid.sum()
+        if not count:
             return logits.sum() * 0.0
         pred = F.normalize(logits.float(), dim=1)
-        return (pred - target).abs().sum(dim=1)[valid].mean()
+        error = (pred - torch.where(valid[:, None], target, 0.0)).abs().sum(dim=1)
+        return torch.where(valid, error, 0.0).sum() / count
 
     def postprocess(self, logits: torch.Tensor) -> torch.Tensor:
         return F.normalize(logits.float(), dim=1)

@@ -43,9 +43,11 @@ class RegressionTask(Task):
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         target = as_channels(target.float(), self.out_channels)
         valid = valid_values(target)
-        if not valid.any():
+        count = valid.sum()
+        if not count:
             return logits.sum() * 0.0  # keeps the graph (and DDP) intact on label-free batches
-        return F.l1_loss(logits.float().permute(0, 2, 3, 1)[valid], target.permute(0, 2, 3, 1)[valid])
+        error = (logits.float() - torch.where(valid[:, None], target, 0.0)).abs()
+        return torch.where(valid[:, None], error, 0.0).sum() / (count * self.out_channels)
 
     def postprocess(self, logits: torch.Tensor) -> torch.Tensor:
         logits = logits.float()

@@ -30,7 +30,8 @@ class Recipe:
     recipe sees the same samples per step on 1 or N processes. ``train_size`` is the size
     images are resized to and ``crop`` the random window trained on (default: ``train_size``);
     ``eval_size`` is the evaluation size. ``schedule`` is poly(``power``) decay to 0 after a
-    linear ``warmup`` of that many steps. ``amp`` and ``channels_last`` apply on CUDA only.
+    linear ``warmup`` of that many steps. ``amp`` applies on CUDA only; ``channels_last`` (the memory
+    format of weights and images) on CPU and CUDA.
     """
 
     name: str
