@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import MedusaZooError
 
-COMMANDS = ("train", "evaluate", "trivial", "results", "report", "register", "ufl", "embed", "benchmark")
+COMMANDS = ("train", "evaluate", "trivial", "results", "report", "register", "ufl", "embed", "export", "benchmark")
 """Subcommands, each a module of this package with ``HELP``, ``add_arguments(parser)`` and ``run(args)``."""
 
 

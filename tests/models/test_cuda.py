@@ -61,3 +61,17 @@ def test_training_on_cuda_with_amp_and_channels_last_learns_and_resumes(amp: str
     assert result.steps == 6 and (tmp_path / "run" / "model" / "model.safetensors").is_file()
     assert all(torch.isfinite(p).all() for p in result.model.parameters())
     assert result.metrics["depth"]["rmse"] > 0
+
+
+def test_optimized_network_on_cuda_equals_eager_and_runs_one_task() -> None:
+    torch.manual_seed(0)
+    model = medusa_zoo.load("medusa_hrnet18", tasks=["semseg", "depth"], pretrained=False, device="cuda")
+    x = torch.randn(2, 3, 96, 128, device="cuda")
+    with torch.no_grad():
+        eager = model(x).logits
+        model.optimize_for_inference()
+        fast = model(x).logits
+        one = model(x, ["depth"]).logits
+    for task, value in eager.items():
+        assert float((fast[task] - value).abs().max()) <= 1e-3 * float(value.abs().max())
+    assert list(one) == ["depth"] and torch.allclose(one["depth"], fast["depth"], rtol=1e-5, atol=1e-5)
