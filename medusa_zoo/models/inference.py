@@ -83,9 +83,9 @@ def fold_batchnorm(model: nn.Module, probe: torch.Tensor, tolerance: float = 1e-
     """Fold every foldable BatchNorm of ``model`` (in eval mode) into its convolution; the number folded.
 
     The model's outputs on ``probe`` are compared before and after: any difference beyond
-    ``tolerance`` (relative to the output's scale) raises :class:`IncompatibleConfigError` and
-    nothing is left half done... the check is the guard against a convolution whose output was
-    also read by something other than the BatchNorm.
+    ``tolerance`` (relative to the output's scale) raises :class:`IncompatibleConfigError`. That
+    check guards against a convolution whose output is also read by something other than its
+    BatchNorm; when it fires the model has already been rewritten and must be loaded again.
     """
     if model.training:
         raise IncompatibleConfigError("fold BatchNorm only in eval mode (its running statistics are what is folded)")
@@ -109,7 +109,8 @@ def fold_batchnorm(model: nn.Module, probe: torch.Tensor, tolerance: float = 1e-
     if error > tolerance:
         raise IncompatibleConfigError(
             f"folding BatchNorm changed the outputs by {error:.2e} (relative); this network has a convolution "
-            "whose output is read twice. Report it; use the network unfolded meanwhile"
+            "whose output is read twice. This copy is now unusable: load the model again and use it without "
+            "optimize_for_inference(), and report it"
         )
     return len(pairs)
 
