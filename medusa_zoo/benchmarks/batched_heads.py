@@ -13,8 +13,6 @@ are included; on CUDA the same runs there too. Ratios below 1 favour batching.
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,19 +20,13 @@ import torch
 import torch.nn.functional as F
 
 from ..backbones import BACKBONES, build_backbone
+from .latency import interleaved
 
 
-def _time(fn: Callable[[], object], synchronize: Callable[[], None], repeats: int = 15) -> float:
-    with torch.inference_mode():
-        fn()
-        synchronize()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            synchronize()
-            times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+def _pair(one: Callable[[], object], batched: Callable[[], object], synchronize: Callable[[], None]) -> tuple[float, float]:
+    """Milliseconds (median) of the one-by-one and the batched call, interleaved."""
+    ms = interleaved({"one": one, "batched": batched}, 15, synchronize)
+    return ms["one"], ms["batched"]
 
 
 def stages(backbone: str = "hrnet18", tasks: int = 4, device: str = "cpu") -> list[dict[str, Any]]:
@@ -57,23 +49,25 @@ def stages(backbone: str = "hrnet18", tasks: int = 4, device: str = "cpu") -> li
         w1 = [torch.randn(hidden, c, 1, 1, generator=g).to(device) for _ in range(tasks)]
         w2 = [torch.randn(c, hidden, 1, 1, generator=g).to(device) for _ in range(tasks)]
         w1c, w2c = torch.cat(w1), torch.cat(w2)
-        one = _time(lambda: [torch.sigmoid(F.conv2d(F.relu(F.conv2d(x, a)), b)) * x for a, b in zip(w1, w2)], sync)
-        batched = _time(lambda: torch.sigmoid(F.conv2d(F.relu(F.conv2d(x, w1c)), w2c, groups=tasks))
-                        * x.repeat(1, tasks, 1, 1), sync)  # fmt: skip
+        one, batched = _pair(
+            lambda: [torch.sigmoid(F.conv2d(F.relu(F.conv2d(x, a)), b)) * x for a, b in zip(w1, w2)],
+            lambda: torch.sigmoid(F.conv2d(F.relu(F.conv2d(x, w1c)), w2c, groups=tasks)) * x.repeat(1, tasks, 1, 1),
+            sync,
+        )
         rows.append({"stage": "SFA mask", "level": level, "one_by_one_ms": one, "batched_ms": batched})
         xs = [tensor(1, c, fh, fw) for _ in range(tasks)]
         ks = [torch.randn(c, c, 3, 3, generator=g).to(device) for _ in range(tasks)]
         xc, kc = torch.cat(xs, 1).contiguous(memory_format=cl), torch.cat(ks)
-        one = _time(lambda: [F.conv2d(a, k, padding=1) for a, k in zip(xs, ks)], sync)
-        batched = _time(lambda: F.conv2d(xc, kc, padding=1, groups=tasks), sync)
+        one, batched = _pair(lambda: [F.conv2d(a, k, padding=1) for a, k in zip(xs, ks)],
+                             lambda: F.conv2d(xc, kc, padding=1, groups=tasks), sync)
         rows.append({"stage": "refinement 3x3", "level": level, "one_by_one_ms": one, "batched_ms": batched})
     total = sum(info.channels)
     fused = [tensor(1, total, *sizes[0]) for _ in range(tasks)]
     weights = [torch.randn(total, total, 1, 1, generator=g).to(device) for _ in range(tasks)]
     biases = [torch.randn(total, generator=g).to(device) for _ in range(tasks)]
     fc, wc, bc = torch.cat(fused, 1).contiguous(memory_format=cl), torch.cat(weights), torch.cat(biases)
-    one = _time(lambda: [F.conv2d(a, k, b) for a, k, b in zip(fused, weights, biases)], sync)
-    batched = _time(lambda: F.conv2d(fc, wc, bc, groups=tasks), sync)
+    one, batched = _pair(lambda: [F.conv2d(a, k, b) for a, k, b in zip(fused, weights, biases)],
+                         lambda: F.conv2d(fc, wc, bc, groups=tasks), sync)
     rows.append({"stage": f"fusion 1x1 ({total} channels)", "level": 0, "one_by_one_ms": one, "batched_ms": batched})
     for r in rows:
         r["one_by_one_ms"], r["batched_ms"] = round(r["one_by_one_ms"], 2), round(r["batched_ms"], 2)

@@ -9,14 +9,13 @@ the uncompiled network. Compilation needs a C++ compiler for the CPU backend.
 
 from __future__ import annotations
 
-import statistics
 import time
 from typing import Any
 
 import torch
 
 from .efficiency import SETTINGS
-from .latency import build
+from .latency import build, interleaved
 
 
 def run(backbone: str = "hrnet18", repeats: int = 5, threads: int = 2, head: str = "medusa") -> dict[str, Any]:
@@ -30,16 +29,10 @@ def run(backbone: str = "hrnet18", repeats: int = 5, threads: int = 2, head: str
         start = time.perf_counter()
         compiled(x)
         first = time.perf_counter() - start
-        model(x)
-        times: dict[str, list[float]] = {"eager": [], "compiled": []}
-        for _ in range(repeats):
-            for name, fn in (("eager", model), ("compiled", compiled)):
-                start = time.perf_counter()
-                fn(x)
-                times[name].append(time.perf_counter() - start)
+        ms = interleaved({"eager": lambda: model(x), "compiled": lambda: compiled(x)}, repeats, lambda: None)
         reference, out = model(x).logits, compiled(x).logits
     error = max(float((out[t] - reference[t]).abs().max() / reference[t].abs().max()) for t in reference)
-    ms = {k: round(1000 * statistics.median(v), 1) for k, v in times.items()}
+    ms = {k: round(v, 1) for k, v in ms.items()}
     return {"kind": "compile", "arch": f"{head}_{backbone}", "setting": setting.name, "threads": threads,
             "torch": torch.__version__, "first_call_s": round(first, 1), "ms": ms,
             "speedup": round(ms["eager"] / ms["compiled"], 3), "max_relative_difference": error}
