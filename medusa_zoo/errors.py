@@ -18,6 +18,7 @@ __all__ = [
     "UnknownTaskError",
     "DuplicateNameError",
     "IncompatibleConfigError",
+    "BackboneWeightsError",
     "StateDictMismatchError",
     "CheckpointError",
     "CheckpointNotFoundError",
@@ -77,6 +78,10 @@ class DuplicateNameError(MedusaZooError, ValueError):
 
 class IncompatibleConfigError(MedusaZooError, ValueError):
     """A model configuration (``config.json`` or keyword arguments) cannot be built."""
+
+
+class BackboneWeightsError(MedusaZooError, LookupError):
+    """A backbone's initial weights (``backbone_weights=``) are unknown or cannot be found."""
 
 
 class HeadMismatchError(IncompatibleConfigError):

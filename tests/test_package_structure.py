@@ -19,19 +19,20 @@ PACKAGE = Path(__file__).resolve().parents[1] / "medusa_zoo"
 LAYERS: dict[str, int] = {
     "errors": 0,
     "registry": 1, "labels": 1, "files": 1, "preprocessing": 1, "devices": 1, "resize": 1,
-    "backbones": 2, "metrics": 2, "inputs": 2,
-    "heads": 3, "tasks": 3,
-    "models": 4, "data": 4,
-    "hub": 5, "losses": 5,
-    "training": 6,
-    "api": 7, "embeddings": 7, "benchmarks": 7,
-    "cli": 8,
-    "__main__": 9, "train": 9, "evaluate": 9, "ufl": 9,  # entry points: python -m medusa_zoo[.train|.evaluate|.ufl]
-    "__init__": 10,
+    "fetch": 2, "metrics": 2, "inputs": 2,
+    "backbones": 3,
+    "heads": 4, "tasks": 4,
+    "models": 5, "data": 5,
+    "hub": 6, "losses": 6,
+    "training": 7,
+    "api": 8, "embeddings": 8, "benchmarks": 8,
+    "cli": 9,
+    "__main__": 10, "train": 10, "evaluate": 10, "ufl": 10,  # entry points: python -m medusa_zoo[.train|.evaluate|.ufl]
+    "__init__": 11,
 }  # fmt: skip
 """Each unit (top-level module or sub-package of medusa_zoo) may import only units of a lower layer
-(and itself): backbones, heads, tasks, metrics <- models <- hub <- training <- the public API <- the
-command line <- its entry points. Units on one layer never import each other (models and data are
+(and itself): Hub downloads, metrics <- backbones <- heads, tasks <- models <- hub <- training <- the public
+API <- the command line <- its entry points. Units on one layer never import each other (models and data are
 independent; so are heads and tasks)."""
 
 

@@ -4,11 +4,22 @@ Named backbones are rows of :data:`BACKBONES`; networks get theirs from :func:`b
 """
 
 from .feature_info import FeatureInfo
-from .registry import BACKBONES, Backbone, build_backbone, known_timm_names, resolve_backbone
+from .registry import BACKBONES, Backbone, build_backbone, known_timm_names, resolve_backbone, row_of
 from .spec import BackboneSpec
 from .timm_backbone import TimmBackbone
+from .weights import HubWeights, InitialWeights, PipWeights
 
 __all__ = [
-    "BACKBONES", "Backbone", "BackboneSpec", "FeatureInfo", "TimmBackbone", "build_backbone", "known_timm_names",
+    "BACKBONES",
+    "Backbone",
+    "BackboneSpec",
+    "FeatureInfo",
+    "HubWeights",
+    "InitialWeights",
+    "PipWeights",
+    "TimmBackbone",
+    "build_backbone",
+    "known_timm_names",
     "resolve_backbone",
+    "row_of",
 ]

@@ -28,6 +28,7 @@ class TimmBackbone(nn.Module):
 
     def __init__(self, spec: BackboneSpec, pretrained: bool = False) -> None:
         super().__init__()
+        self.weights_source: str | None = None
         self.body = _create_timm(spec, pretrained)
         reductions = self.body.feature_info.reduction()
         keep = [i for i, r in enumerate(reductions) if spec.out_indices is not None or r >= MIN_STRIDE]

@@ -19,8 +19,13 @@ def conv_bn_pairs(model: nn.Module, run: Callable[[], object]) -> list[tuple[str
 
     Found by running ``run()`` once with hooks (so control flow of any kind is followed); only
     eval-mode ``BatchNorm2d`` modules (timm's ``BatchNormAct2d`` included) after a plain
-    ``Conv2d`` (any groups, no padding mode tricks) qualify.
+    ``Conv2d`` (any groups, no padding mode tricks) or timm's ``Conv2dSame`` (TensorFlow "same"
+    padding: zeros added to the input, so scaling the weights and adding a bias still folds) qualify.
+    Other subclasses may transform their weights in ``forward`` (weight standardisation) and are left alone.
     """
+    from timm.layers import Conv2dSame
+
+    foldable = (nn.Conv2d, Conv2dSame)
     outputs: dict[int, str] = {}
     keep: list[torch.Tensor] = []  # keeps tensors alive so their ids stay unique during the probe
     pairs: dict[str, str] = {}
@@ -41,7 +46,7 @@ def conv_bn_pairs(model: nn.Module, run: Callable[[], object]) -> list[tuple[str
             pairs.setdefault(name, conv)
 
     for module in model.modules():
-        if type(module) is nn.Conv2d and module.padding_mode == "zeros":
+        if type(module) in foldable and module.padding_mode == "zeros":
             handles.append(module.register_forward_hook(after_conv))
         elif isinstance(module, nn.BatchNorm2d) and module.track_running_stats and not module.training:
             handles.append(module.register_forward_pre_hook(before_bn))

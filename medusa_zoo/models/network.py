@@ -28,9 +28,10 @@ from . import head_files, publish, trunk
 from .card import model_card
 from .checkpoints import CheckpointEntry
 from .config import ModelConfig
+from .fitting import fitted_size, resize, target_size
 from .outputs import Features, MultiTaskOutput
-from .trunk import FreezeSummary
 from .serialization import load_state_strict, read_weights, write_pretrained
+from .trunk import FreezeSummary
 
 Prediction = dict[str, torch.Tensor]
 
@@ -45,9 +46,9 @@ class MultiTaskNet(nn.Module):
     :class:`~medusa_zoo.heads.Decoder`, which is all the task methods below rely on.
     """
 
-    def __init__(self, config: ModelConfig, backbone_pretrained: bool = False) -> None:
+    def __init__(self, config: ModelConfig, backbone_weights: str | None = None) -> None:
         super().__init__()
-        self.backbone = build_backbone(config.backbone, pretrained=backbone_pretrained)
+        self.backbone = build_backbone(config.backbone, weights=backbone_weights)
         self.config = ModelConfig(
             config.head, self.backbone.spec, config.tasks, config.head_options, config.preprocessing, config.arch
         )
@@ -124,6 +125,9 @@ class MultiTaskNet(nn.Module):
         images: ImageInput | Sequence[ImageInput],
         tasks: Sequence[str] | None = None,
         batch_size: int = 8,
+        *,
+        size: int | Sequence[int] | None = None,
+        native: bool = False,
     ) -> Prediction | list[Prediction]:
         """Post-processed predictions at each image's own size, on the CPU.
 
@@ -131,20 +135,30 @@ class MultiTaskNet(nn.Module):
         [0, 1]) or a list of these. Returns one dict per image (a list for lists and BCHW
         tensors) mapping each requested task to: segmentation (H, W) int64 labels, depth
         (H, W) metres, normals (3, H, W) unit vectors, edge / saliency (H, W) probabilities.
-        Same-size images run together, ``batch_size`` at a time. The network runs under
+
+        The network sees each image at its **design size** (``config.preprocessing.input_size``,
+        e.g. 192x256): resized with its aspect ratio kept, padded, and the outputs resized
+        back to the image's size. A network trained at one scale does much worse on objects
+        2-3x larger than it ever saw, which is what a photo at full resolution shows it.
+        ``size=(H, W)`` fits into another canvas; ``native=True`` runs at the image's own size.
+        Images of one fitted size run together, ``batch_size`` at a time, under
         ``torch.inference_mode``; the returned tensors are ordinary ones (usable as training
         targets), each owning its memory.
         """
         wanted = self._task_names(tasks)
+        canvas = target_size(self.config.preprocessing.input_size, size, native)
         tensors, batched = to_image_list(images, min_size=self.feature_info.max_stride)
+        sizes = [tuple(t.shape[-2:]) for t in tensors]
+        if canvas is not None:
+            tensors = [resize(t, fitted_size(s, canvas)) for t, s in zip(tensors, sizes)]
         results: list[Prediction] = [{} for _ in tensors]
         with self._eval(), torch.inference_mode():
-            for indices, batch, (h, w) in self._batches(tensors, batch_size):
+            for indices, batch, (h, w) in self._batches(tensors, batch_size, canvas):
                 logits = self(batch, wanted).logits
                 for name in wanted:
-                    prediction = self.tasks[name].postprocess(logits[name][..., :h, :w]).cpu()
                     for row, index in enumerate(indices):
-                        results[index][name] = prediction[row]
+                        region = resize(logits[name][row : row + 1, :, :h, :w], sizes[index])
+                        results[index][name] = self.tasks[name].postprocess(region)[0].cpu()
         results = [{name: value.clone() for name, value in result.items()} for result in results]
         return results if batched else results[0]
 
@@ -380,9 +394,10 @@ class MultiTaskNet(nn.Module):
         return list(tasks)
 
     def _batches(
-        self, tensors: list[torch.Tensor], batch_size: int = 8
+        self, tensors: list[torch.Tensor], batch_size: int = 8, canvas: tuple[int, int] | None = None
     ) -> Iterator[tuple[list[int], torch.Tensor, tuple[int, int]]]:
-        """Group same-size images, normalise and pad them to the stride; yield (indices, batch, size)."""
+        """Group same-size images, normalise and pad them (to ``canvas``, then to the stride; the
+        padding is the mean colour); yield (indices, batch, size)."""
         groups: dict[tuple[int, int], list[int]] = {}
         for index, tensor in enumerate(tensors):
             groups.setdefault((tensor.shape[-2], tensor.shape[-1]), []).append(index)
@@ -391,7 +406,8 @@ class MultiTaskNet(nn.Module):
             for start in range(0, len(indices), batch_size):
                 chunk = indices[start : start + batch_size]
                 batch = self.normalize(torch.stack([tensors[i] for i in chunk]))
-                batch = F.pad(batch, (0, -w % stride, 0, -h % stride))
+                full_h, full_w = max(h, canvas[0]) if canvas else h, max(w, canvas[1]) if canvas else w
+                batch = F.pad(batch, (0, full_w - w + -full_w % stride, 0, full_h - h + -full_h % stride))
                 yield chunk, batch, (h, w)
 
     @contextmanager

@@ -40,12 +40,13 @@ class Architecture:
     def config(self, tasks: list[TaskLike] | tuple[TaskLike, ...] | None = None, **head_options: Any) -> ModelConfig:
         """The :class:`ModelConfig` of this architecture for ``tasks`` (default: the row's)."""
         chosen: tuple[Task, ...] = resolve_tasks(tasks if tasks is not None else self.tasks)
+        row = BACKBONES.get(self.backbone)
         return ModelConfig(
             head=self.head,
             backbone=BACKBONES.get(self.backbone).spec,
             tasks=chosen,
             head_options={**self.head_options, **head_options},
-            preprocessing=Preprocessing(input_size=self.input_size),
+            preprocessing=Preprocessing(row.mean, row.std, self.input_size),
             arch=self.name,
         )
 

@@ -30,6 +30,7 @@ from .evaluation import Results, evaluate
 from .optimization import Optimization, Schedule
 from .recipe import Recipe
 
+
 @dataclass
 class RunResult:
     """What :func:`train` leaves behind: the trained network and where its files are."""
@@ -72,7 +73,7 @@ def build_for_recipe(recipe: Recipe, arch: str, tasks: list[str] | None = None) 
     size = recipe.eval_size or recipe.train_size
     config = dataclasses.replace(config, preprocessing=dataclasses.replace(config.preprocessing, input_size=size))
     torch.manual_seed(recipe.seed)
-    return MultiTaskNet(config)
+    return MultiTaskNet(config, backbone_weights=recipe.backbone_weights)
 
 
 def _init_distributed(device: str) -> tuple[_Dist, torch.device]:

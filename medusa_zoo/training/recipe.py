@@ -29,7 +29,8 @@ class Recipe:
     ``batch_size`` is the global batch (split evenly over ``torchrun`` processes), so one
     recipe sees the same samples per step on 1 or N processes. ``train_size`` is the size
     images are resized to and ``crop`` the random window trained on (default: ``train_size``);
-    ``eval_size`` is the evaluation size. ``schedule`` is poly(``power``) decay to 0 after a
+    ``eval_size`` is the evaluation size. ``backbone_weights`` names the backbone's initial
+    weights (``"imagenet"``; None: random, see :mod:`medusa_zoo.backbones.weights`). ``schedule`` is poly(``power``) decay to 0 after a
     linear ``warmup`` of that many steps. ``amp`` applies on CUDA only; ``channels_last`` (the memory
     format of weights and images) on CPU and CUDA.
     """
@@ -39,6 +40,7 @@ class Recipe:
     architectures: tuple[str, ...]
     tasks: tuple[str, ...]
     steps: int
+    backbone_weights: str | None = None
     batch_size: int = 8
     lr: float = 1e-4
     weight_decay: float = 1e-4
@@ -80,6 +82,8 @@ class Recipe:
             problems.append(f"lr must be a positive number, got {self.lr!r}")
         if self.optimizer not in ("adam", "adamw", "sgd"):
             problems.append(f"optimizer must be 'adam', 'adamw' or 'sgd', got {self.optimizer!r}")
+        if self.backbone_weights is not None and not isinstance(self.backbone_weights, str):
+            problems.append(f"backbone_weights must be a name such as 'imagenet' or null, got {self.backbone_weights!r}")
         if self.amp not in AMP_MODES:
             problems.append(f"amp must be one of {AMP_MODES}, got {self.amp!r}")
         unknown = sorted(set(self.loss_weights) - set(self.tasks))
