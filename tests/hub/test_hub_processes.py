@@ -117,6 +117,7 @@ def build_wheel_with_bundled_checkpoint(tmp_path: Path) -> tuple[Path, str, str]
 def test_an_installed_wheel_loads_its_bundled_checkpoint_with_the_network_off(tmp_path: Path) -> None:
     wheel, name, expected = build_wheel_with_bundled_checkpoint(tmp_path)
     members = zipfile.ZipFile(wheel).namelist()
+    assert wheel.stat().st_size < 60e6, f"the wheel is {wheel.stat().st_size / 1e6:.1f} MB; keep it under 60 MB"
     assert "medusa_zoo/checkpoints.json" in members
     assert f"medusa_zoo/bundled/{name}/model.safetensors" in members
     venv = tmp_path / "fresh"
