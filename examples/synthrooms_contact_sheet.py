@@ -53,8 +53,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=0, help="first sample index")
     parser.add_argument("--resolution", type=int, nargs=2, default=(192, 256), metavar=("H", "W"))
+    parser.add_argument("--photo-textures", type=float, default=0.0, help="share of materials with photo textures")
     args = parser.parse_args()
-    dataset = SynthRooms(args.split, size=args.start + args.samples, seed=args.seed, resolution=tuple(args.resolution))
+    dataset = SynthRooms(args.split, size=args.start + args.samples, seed=args.seed, resolution=tuple(args.resolution),
+                         photo_textures=args.photo_textures)
     if args.start:
         dataset = _Offset(dataset, args.start)
     args.out.parent.mkdir(parents=True, exist_ok=True)

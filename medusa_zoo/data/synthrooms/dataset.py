@@ -15,6 +15,7 @@ from torchvision import tv_tensors
 
 from ...errors import DatasetError
 from .labels import TASKS
+from .photo_textures import with_photo_textures
 from .render import Rendered, render
 from .sampling import sample_scene
 
@@ -34,9 +35,19 @@ def sample_rng(seed: int, split: str, index: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, SPLITS[split], index])))
 
 
-def render_sample(seed: int, split: str, index: int, resolution: tuple[int, int]) -> Rendered:
-    """Sample and render one scene; the same arguments give the same bytes on every machine."""
-    return render(sample_scene(sample_rng(seed, split, index), tuple(resolution)))
+def render_sample(
+    seed: int, split: str, index: int, resolution: tuple[int, int], photo_textures: float = 0.0
+) -> Rendered:
+    """Sample and render one scene; the same arguments give the same bytes on every machine.
+
+    ``photo_textures`` > 0 swaps materials' patterns for photographic ones, drawn from a stream of
+    their own, so the labels are those of the same sample without them (:mod:`.photo_textures`).
+    """
+    scene = sample_scene(sample_rng(seed, split, index), tuple(resolution))
+    if photo_textures > 0:
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, SPLITS[split], index, 1])))
+        scene = with_photo_textures(scene, rng, photo_textures)
+    return render(scene)
 
 
 def _arrays(rendered: Rendered) -> dict[str, np.ndarray]:
@@ -85,7 +96,9 @@ class SynthRooms(torch.utils.data.Dataset):
     :data:`DEFAULT_SIZES`); ``resolution`` is ``(H, W)`` with sides in [16, 4096]; ``tasks``
     selects label keys (default all of :data:`TASKS`); ``transform`` is applied to the sample
     dict. With ``cache_dir``, each sample is rendered once and stored as a compressed ``.npz``
-    keyed by (renderer version, seed, split, resolution, index), then read back bit-exactly.
+    keyed by (renderer version, seed, split, resolution, photo textures, index), then read back
+    bit-exactly. ``photo_textures`` in [0, 1] is the probability that a material wears a texture
+    cut from a photograph instead of a procedural one (default 0: none; the labels do not change).
     """
 
     def __init__(
@@ -97,6 +110,7 @@ class SynthRooms(torch.utils.data.Dataset):
         tasks: Iterable[str] | None = None,
         cache_dir: str | os.PathLike | None = None,
         transform: Callable[[dict], dict] | None = None,
+        photo_textures: float = 0.0,
     ) -> None:
         if split not in SPLITS:
             raise DatasetError(f"SynthRooms: split must be one of {tuple(SPLITS)}, got {split!r}")
@@ -109,6 +123,9 @@ class SynthRooms(torch.utils.data.Dataset):
         if transform is not None and not callable(transform):
             raise DatasetError(f"SynthRooms: transform must be callable or None, got {transform!r}")
         self.transform = transform
+        if isinstance(photo_textures, bool) or not isinstance(photo_textures, (int, float)) or not 0 <= photo_textures <= 1:
+            raise DatasetError(f"SynthRooms: photo_textures must be a probability in [0, 1], got {photo_textures!r}")
+        self.photo_textures = float(photo_textures)
 
     def __len__(self) -> int:
         return self.size
@@ -127,20 +144,21 @@ class SynthRooms(torch.utils.data.Dataset):
         """The numpy arrays of sample ``index`` (``image`` and every task), from the cache if set."""
         index = self._index(index)
         if self.cache_dir is None:
-            return _arrays(render_sample(self.seed, self.split, index, self.resolution))
+            return _arrays(render_sample(self.seed, self.split, index, self.resolution, self.photo_textures))
         path = self._cache_path(index)
         try:
             with np.load(path, allow_pickle=False) as stored:
                 return {name: stored[name] for name in _ARRAYS}
         except (OSError, ValueError, KeyError, zipfile.BadZipFile):
             pass  # missing or unreadable: render and (re)write it
-        arrays = _arrays(render_sample(self.seed, self.split, index, self.resolution))
+        arrays = _arrays(render_sample(self.seed, self.split, index, self.resolution, self.photo_textures))
         self._write(path, arrays)
         return arrays
 
     def _cache_path(self, index: int) -> Path:
         h, w = self.resolution
-        name = f"synthrooms_v{RENDERER_VERSION}_seed{self.seed}_{self.split}_{h}x{w}_{index:07d}.npz"
+        photos = f"_photo{self.photo_textures:g}" if self.photo_textures > 0 else ""
+        name = f"synthrooms_v{RENDERER_VERSION}_seed{self.seed}_{self.split}_{h}x{w}{photos}_{index:07d}.npz"
         return self.cache_dir / name
 
     @staticmethod

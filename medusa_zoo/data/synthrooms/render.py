@@ -32,7 +32,8 @@ from .raycast import box_enter, cylinder_enter, room_exit, sphere_enter
 from .scene import ROOM_SURFACES, Box, Cylinder, Scene, Sphere, intrinsics
 from .shading import TILE, from_tiles, irradiance, to_tiles
 from .surfaces import SurfaceTable, build_surfaces
-from .textures import LEVELS, TEX_SIZE, gamma_table, noise_slice, texture_bank
+from .photo_textures import full_bank
+from .textures import LEVELS, TEX_SIZE, gamma_table, noise_slice
 
 __all__ = ["Rendered", "render"]
 
@@ -187,7 +188,7 @@ def _albedo(table: SurfaceTable, sid: np.ndarray, points: tuple) -> list[np.ndar
     u = points[0] * table.t1[0][sid] + points[1] * table.t1[1][sid] + points[2] * table.t1[2][sid] + table.t1[3][sid]
     v = points[0] * table.t2[0][sid] + points[1] * table.t2[1][sid] + points[2] * table.t2[2][sid] + table.t2[3][sid]
     texel = table.texture[sid] + ((v.astype(np.intp) & _MASK) * TEX_SIZE) + (u.astype(np.intp) & _MASK)
-    pattern = texture_bank()[texel]
+    pattern = full_bank()[texel]
     return [table.colour_a[c][sid] + pattern * table.colour_step[c][sid] for c in range(3)]
 
 

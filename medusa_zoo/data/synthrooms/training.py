@@ -19,11 +19,14 @@ def from_options(
     resolution: Sequence[int] = (192, 256),
     sizes: Mapping[str, int] | None = None,
     cache_dir: str | os.PathLike | None = None,
+    photo_textures: float = 0.0,
 ) -> SynthRooms:
     """``split`` rendered at ``resolution`` from ``seed``: ``images`` samples, else ``sizes[split]``,
-    else the split's default size; ``cache_dir`` keeps rendered samples on disk."""
+    else the split's default size; ``cache_dir`` keeps rendered samples on disk; ``photo_textures``
+    is the share of materials wearing textures cut from photographs."""
     size = images if images is not None else (sizes or {}).get(split)
-    return SynthRooms(split, size=size, seed=seed, resolution=tuple(resolution), tasks=tasks, cache_dir=cache_dir)
+    return SynthRooms(split, size=size, seed=seed, resolution=tuple(resolution), tasks=tasks, cache_dir=cache_dir,
+                      photo_textures=photo_textures)
 
 
 def augmentation(size: tuple[int, int], crop: tuple[int, int] | None = None) -> list[Transform]:
