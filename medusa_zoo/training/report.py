@@ -2,7 +2,8 @@
 
     python -m medusa_zoo report --family synthrooms_regnetx002
 
-Reads ``medusa_zoo/results/<family>.{trivial,stl,mtl,mtinet,medusa}.json`` and the bundled
+Reads ``medusa_zoo/results/<family>.{trivial,stl,mtl,padnet,mtinet,medusa}.json`` (and the ablations
+``medusa-scratch``, ``medusa-photos`` where they exist) and the bundled
 checkpoints' manifest entries; prints one row per model with each task's headline metrics and
 Δm against the family's STL results. MODEL_CARD.md and README.md paste its output.
 """
@@ -25,7 +26,9 @@ COLUMNS = (
     ("saliency", "max_mIoU", "saliency IoU ↑"),
 )
 ROWS = (("trivial", "trivial predictors"), ("stl", "STL (one network per task)"), ("mtl", "MTL"),
-        ("mtinet", "MTI-Net"), ("medusa", "Medusa"))  # fmt: skip
+        ("padnet", "PAD-Net"), ("mtinet", "MTI-Net"), ("medusa", "Medusa"),
+        ("medusa-scratch", "Medusa, backbone from random weights"),
+        ("medusa-photos", "Medusa, photo textures on half the materials"))  # fmt: skip
 
 
 def _cell(values: dict[str, Any], task: str, metric: str) -> str:
