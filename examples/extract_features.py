@@ -6,7 +6,7 @@ the model was trained to output. Steps:
 
 1. write N SynthRooms test scenes as PNGs into ``OUT/images`` and each one's floor fraction
    into ``OUT/floor.csv`` (they stand in for your own photos and your own labels file);
-2. embed the folder with the bundled checkpoint ``medusa_regnetx002.synthrooms`` through
+2. embed the folder with the bundled checkpoint ``medusa_efficientnet_lite0.synthrooms`` through
    :func:`medusa_zoo.embeddings.extract_embeddings`, into ``OUT/embeddings.safetensors``;
 3. fit a linear probe (ridge regression on the embeddings) on 3/4 of the images, choosing its
    strength by cross-validation on that part only, and compare its error on the held-out
@@ -31,7 +31,7 @@ from medusa_zoo.data.synthrooms import SynthRooms
 from medusa_zoo.data.synthrooms.labels import FLOOR
 from medusa_zoo.embeddings import extract_embeddings, load_embeddings
 
-MODEL = "medusa_regnetx002.synthrooms"
+MODEL = "medusa_efficientnet_lite0.synthrooms"
 
 
 def write_images(out: Path, count: int) -> Path:

@@ -1,6 +1,6 @@
 """A task the network never trained on: fit a surface-normals head on frozen Medusa features.
 
-``medusa_regnetx002.synthrooms-no-normals`` is Medusa trained on SynthRooms exactly like the
+``medusa_efficientnet_lite0.synthrooms-no-normals`` is Medusa trained on SynthRooms exactly like the
 default checkpoint (same recipe, steps and seed) but on five tasks, without surface normals;
 it ships without a normals head. This script attaches a fresh Medusa head (SFA + MSA) for
 normals, freezes everything else (BatchNorm statistics included), trains only the new head,
@@ -12,12 +12,17 @@ Default: 200 head steps of 8 crops (the UFL benchmark's head budget). On a 2-cor
 takes about 3 minutes (about 1 s per step) and the whole script, with its three evaluations of
 300 images, about 5.5; ``--steps`` and ``--images`` change both.
 
-    python examples/finetune_new_head.py [--steps 200] [--images 300] [--out outputs/finetune_new_head]
+    python examples/finetune_new_head.py [--steps 200] [--images 300] [--out outputs/finetune_new_head] [--results FILE]
+
+``--results FILE`` writes the three rows' metrics, the parameter counts, the head's size and the
+time, with this command, to a JSON file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import time
 from pathlib import Path
 
@@ -28,9 +33,9 @@ from medusa_zoo.data import SynthRooms, train_transforms
 from medusa_zoo.training.data import evaluation_loader
 from medusa_zoo.training.evaluation import evaluate
 
-TRUNK = "medusa_regnetx002.synthrooms-no-normals"
-JOINT = "medusa_regnetx002.synthrooms"
-TRAIN_SIZE, CROP, EVAL_SIZE = (192, 256), (128, 160), (192, 256)  # as in the recipe synthrooms_regnetx002
+TRUNK = "medusa_efficientnet_lite0.synthrooms-no-normals"
+JOINT = "medusa_efficientnet_lite0.synthrooms"
+TRAIN_SIZE, CROP, EVAL_SIZE = (192, 256), (128, 160), (192, 256)  # as in the recipe synthrooms_efficientnet_lite0
 
 
 def normals_error(model: medusa_zoo.MultiTaskNet, images: int) -> dict[str, float]:
@@ -45,6 +50,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="training steps of the new head (batch 8)")
     parser.add_argument("--images", type=int, default=300, help="validation images to score on")
     parser.add_argument("--out", default="outputs/finetune_new_head")
+    parser.add_argument("--results", type=Path, help="write the measured rows to this JSON file")
     args = parser.parse_args()
 
     model = medusa_zoo.load(TRUNK, device="auto")  # bundled, sha256-checked, no network
@@ -76,6 +82,17 @@ def main() -> None:
     again = medusa_zoo.load(TRUNK, device="auto")
     again.load_head(head)  # refuses any trunk but the one it was trained on
     print(f"\nsaved the head alone to {head} ({size:.1f} MB) and loaded it back onto {TRUNK}")
+    if args.results:
+        record = {
+            "kind": "new_head_on_frozen_trunk", "trunk": TRUNK, "joint": JOINT, "task": "normals",
+            "dataset": "synthrooms", "split": "val", "images": args.images, "head_steps": args.steps,
+            "values": {"new_head": tuned, "joint_head": joint, "untrained_head": untrained},
+            "trainable": result.trainable.trainable, "frozen": result.trainable.frozen,
+            "head_file_bytes": (head / "head.safetensors").stat().st_size, "head_minutes": round(minutes, 2),
+            "command": "python " + " ".join(sys.argv),
+        }
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        args.results.write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":

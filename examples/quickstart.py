@@ -1,6 +1,6 @@
 """The main job on the embedded default: the bundled Medusa checkpoint on the bundled sample.
 
-Loads ``medusa_regnetx002.synthrooms`` (the default checkpoint of ``medusa_regnetx002``; it ships
+Loads ``medusa_efficientnet_lite0.synthrooms`` (the default checkpoint of ``medusa_efficientnet_lite0``; it ships
 inside the package), predicts every task on the bundled SynthRooms test picture (or your own
 ``--image``), writes one picture per task and prints where. For the bundled picture it also
 scores each prediction against the scene's exact labels. CPU is enough; no network is used.
@@ -35,7 +35,7 @@ def score_against_labels(model: medusa_zoo.MultiTaskNet, predictions: dict) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="medusa_regnetx002.synthrooms", help="a name from medusa_zoo.list_models(pretrained=True)")
+    parser.add_argument("--model", default="medusa_efficientnet_lite0.synthrooms", help="a name from medusa_zoo.list_models(pretrained=True)")
     parser.add_argument("--image", help="an image file; default: the bundled SynthRooms test picture")
     parser.add_argument("--out", default="outputs/quickstart")
     args = parser.parse_args()

@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw
 
 import medusa_zoo
 
-MODEL = "medusa_regnetx002.synthrooms"
+MODEL = "medusa_efficientnet_lite0.synthrooms"
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
 TILE = (192, 256)  # (H, W) of each cell
 

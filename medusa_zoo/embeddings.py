@@ -3,12 +3,12 @@
     import medusa_zoo
     from medusa_zoo.embeddings import extract_embeddings, load_embeddings
 
-    model = medusa_zoo.load("medusa_regnetx002.synthrooms")
+    model = medusa_zoo.load("medusa_efficientnet_lite0.synthrooms")
     extract_embeddings(model, "photos/", "photos.safetensors")    # batched, with a progress bar
     embeddings = load_embeddings("photos.safetensors")            # .vectors (N, D), .names, .metadata
     dataset = embeddings.dataset({"cat.png": 1.0, "dog.png": 0.0})  # torch Dataset of (vector, target)
 
-    python -m medusa_zoo embed --model medusa_regnetx002.synthrooms --images photos/ --out photos.safetensors
+    python -m medusa_zoo embed --model medusa_efficientnet_lite0.synthrooms --images photos/ --out photos.safetensors
 
 Row ``i`` is :attr:`Features.embedding <medusa_zoo.models.outputs.Features>` of image ``i``: each
 backbone feature map averaged over space, concatenated finest first, so the first

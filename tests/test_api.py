@@ -36,9 +36,9 @@ def test_list_models_sorted_and_filtered() -> None:
         "medusa_hrnet18", "mtinet_hrnet18", "mtl_hrnet18", "padnet_hrnet18", "stl_hrnet18"
     ]
     assert medusa_zoo.list_models(pretrained=True) == [
-        "medusa_regnetx002.synthrooms", "medusa_regnetx002.synthrooms-no-normals", "mtinet_regnetx002.synthrooms"
+        "medusa_efficientnet_lite0.synthrooms", "medusa_efficientnet_lite0.synthrooms-no-normals", "mtinet_efficientnet_lite0.synthrooms"
     ]
-    assert medusa_zoo.list_models("mtinet_*", pretrained=True) == ["mtinet_regnetx002.synthrooms"]
+    assert medusa_zoo.list_models("mtinet_*", pretrained=True) == ["mtinet_efficientnet_lite0.synthrooms"]
 
 
 def test_unknown_name_suggests_closest() -> None:

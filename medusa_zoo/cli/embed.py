@@ -1,7 +1,7 @@
 """Embed every image of a folder with a model's ``features()`` into a safetensors file
 (tensor ``embeddings``, (N, D) float32; see :mod:`medusa_zoo.embeddings`).
 
-    python -m medusa_zoo embed --model medusa_regnetx002.synthrooms --images photos/ --out photos.safetensors
+    python -m medusa_zoo embed --model medusa_efficientnet_lite0.synthrooms --images photos/ --out photos.safetensors
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ HELP = "embed a folder of images with a model's universal features"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True,
-                   help="arch.tag (e.g. medusa_regnetx002.synthrooms), hf-hub:org/name or local-dir:PATH")
+                   help="arch.tag (e.g. medusa_efficientnet_lite0.synthrooms), hf-hub:org/name or local-dir:PATH")
     p.add_argument("--images", required=True, help="folder of images (.png, .jpg, .jpeg, .bmp, .webp)")
     p.add_argument("--out", required=True, help="output .safetensors file")
     p.add_argument("--batch-size", type=positive_int, default=16)

@@ -1,6 +1,6 @@
 """Evaluate a model on every one of its tasks.
 
-    python -m medusa_zoo evaluate --model medusa_regnetx002.synthrooms --data synthrooms:val
+    python -m medusa_zoo evaluate --model medusa_efficientnet_lite0.synthrooms --data synthrooms:val
     python -m medusa_zoo evaluate --model local-dir:runs/x/model --data synthrooms:val --images 300 --out m.json
     python -m medusa_zoo evaluate --model medusa_hrnet18.nyud --data nyud:val --data-root /data/NYUDv2
 

@@ -1,7 +1,7 @@
 """Export a model for deployment: an ONNX file, or a ``torch.export`` program (``.pt2``).
 
-    python -m medusa_zoo export --model medusa_regnetx002.synthrooms --out medusa.onnx
-    python -m medusa_zoo export --model medusa_regnetx002.synthrooms --out medusa.pt2 --tasks depth semseg
+    python -m medusa_zoo export --model medusa_efficientnet_lite0.synthrooms --out medusa.onnx
+    python -m medusa_zoo export --model medusa_efficientnet_lite0.synthrooms --out medusa.pt2 --tasks depth semseg
 
 The exported graph takes normalised images (B, 3, H, W) named ``image`` and returns one logits
 tensor per task at the input size, in task order; batch, height and width are dynamic (height
@@ -45,7 +45,12 @@ def run(args: argparse.Namespace) -> int:
         export_onnx(model, out, args.tasks, pair(args.size), dynamic=not args.static)
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
-        torch.export.save(export_program(model, args.tasks, pair(args.size), dynamic=not args.static), str(out))
+        program = export_program(model, args.tasks, pair(args.size), dynamic=not args.static)
+        try:
+            torch.export.save(program, str(out))
+        except Exception as failure:  # the serialiser raises its own types
+            raise ExportError(f"the exported program could not be saved to {out}: "
+                              f"{type(failure).__name__}: {str(failure)[:300]}") from failure
     print(f"wrote {out.resolve()} ({out.stat().st_size / 1e6:.1f} MB): input 'image' (B, 3, H, W), outputs "
           f"{list(args.tasks or model.tasks)}")
     return 0

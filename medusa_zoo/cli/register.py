@@ -1,7 +1,7 @@
 """Bundle a trained checkpoint into a source checkout and write its manifest entry (maintainers).
 
-    python -m medusa_zoo register --repo-root . --name medusa_regnetx002.synthrooms \\
-        --model-dir runs/synthrooms_regnetx002/medusa/model --recipe synthrooms_regnetx002 --default
+    python -m medusa_zoo register --repo-root . --name medusa_efficientnet_lite0.synthrooms \\
+        --model-dir runs/synthrooms_efficientnet_lite0/medusa/model --recipe synthrooms_efficientnet_lite0 --default
 
 Writes ``<repo-root>/medusa_zoo/bundled/<name>/model.safetensors`` and the entry in
 ``<repo-root>/checkpoints.json``, with metrics measured on the stored file; never writes into an
@@ -14,7 +14,7 @@ import argparse
 import json
 import os
 
-from .args import positive_int
+from .args import add_threads, positive_int
 
 HELP = "bundle a trained checkpoint into a source checkout (maintainers)"
 
@@ -28,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--default", action="store_true", help="make it the architecture's default checkpoint")
     p.add_argument("--description", default="")
     p.add_argument("--check-images", type=positive_int, help="images of the re-measured check subset (default 16)")
+    add_threads(p, "CPU threads for the evaluation (default: all cores)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..training.register import register
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
     check = {} if args.check_images is None else {"check_images": args.check_images}
     entry = register(args.name, args.model_dir, args.recipe, repo_root=args.repo_root, precision=args.precision,
                      default=args.default, description=args.description, **check,

@@ -5,6 +5,11 @@ registered pytree node). For deployment the functions here export a :class:`Task
 an image batch in, one logits tensor per task out (at the input's size, in task order), which
 is what ONNX consumers expect. Height and width are dynamic in multiples of the backbone's
 largest stride (inputs of other sizes are padded by ``predict``, not by the exported graph).
+
+TensorFlow "same" padding (timm's ``Conv2dSame``, used by the EfficientNet-Lite trunks) computes its
+padding from the input size with ``math.ceil`` on symbolic sizes, which ``torch.export`` traces but
+cannot serialise. On inputs that are multiples of the largest stride every such convolution sees
+sizes divisible by its own stride, where that padding is a constant: the exported copy uses it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import copy
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ExportError
@@ -32,6 +40,35 @@ class TaskLogits(nn.Module):
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
         logits = self.model(images, self.tasks).logits
         return tuple(logits[t] for t in self.tasks)
+
+
+class FixedSamePadConv(nn.Module):
+    """A ``Conv2dSame`` with its padding fixed for inputs whose sizes are multiples of its stride."""
+
+    def __init__(self, conv: nn.Conv2d) -> None:
+        super().__init__()
+        self.conv = conv
+        pads = [max((k - 1) * d + 1 - s, 0) for k, d, s in zip(conv.kernel_size, conv.dilation, conv.stride)]
+        (ph, pw) = pads  # F.pad order: left, right, top, bottom; the extra pixel goes after, as in TensorFlow
+        self.pad = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.conv
+        return F.conv2d(F.pad(x, self.pad), c.weight, c.bias, c.stride, 0, c.dilation, c.groups)
+
+
+def fixed_padding(model: nn.Module) -> nn.Module:
+    """``model`` itself, or a copy with every ``Conv2dSame`` padded by constants (see the module docstring)."""
+    from timm.layers import Conv2dSame
+
+    if not any(isinstance(m, Conv2dSame) for m in model.modules()):
+        return model
+    model = copy.deepcopy(model)
+    for name, module in list(model.named_modules()):
+        if isinstance(module, Conv2dSame):
+            parent, _, leaf = name.rpartition(".")
+            setattr(model.get_submodule(parent) if parent else model, leaf, FixedSamePadConv(module))
+    return model
 
 
 def _example(model: Any, size: tuple[int, int] | None) -> torch.Tensor:
@@ -55,7 +92,7 @@ def export_program(
 ) -> torch.export.ExportedProgram:
     """A ``torch.export`` program of ``model``'s :class:`TaskLogits` (eval mode), traced at ``size``
     (default: the design input size) with dynamic batch, height and width unless ``dynamic=False``."""
-    view = TaskLogits(model, tasks if tasks is not None else list(model.tasks)).eval()
+    view = TaskLogits(fixed_padding(model), tasks if tasks is not None else list(model.tasks)).eval()
     try:
         return torch.export.export(view, (_example(model, size),), dynamic_shapes=_dynamic(model) if dynamic else None)
     except Exception as failure:  # torch.export raises many types; all mean "this graph did not export"
@@ -83,7 +120,7 @@ def export_onnx(
     except ImportError as missing:
         raise ExportError(f"ONNX export needs {missing.name!r}: pip install \"medusa-zoo[onnx]\"") from None
     chosen = list(tasks if tasks is not None else model.tasks)
-    view = TaskLogits(model, chosen).eval()
+    view = TaskLogits(fixed_padding(model), chosen).eval()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -1,7 +1,7 @@
 """Training and evaluation engine: recipes, the resumable training loop, dataset-level evaluation.
 
     python -m medusa_zoo.train --recipe synthrooms_regnetx002 --arch medusa_regnetx002
-    python -m medusa_zoo.evaluate --model medusa_regnetx002.synthrooms --data synthrooms:val
+    python -m medusa_zoo.evaluate --model medusa_efficientnet_lite0.synthrooms --data synthrooms:val
 """
 
 from .evaluation import Results, evaluate, primary_metrics, task_meters

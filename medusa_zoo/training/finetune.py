@@ -1,6 +1,6 @@
 """Fine-tuning one task head on a frozen trunk: ``medusa_zoo.finetune``.
 
-    model = medusa_zoo.load("medusa_regnetx002.synthrooms-no-normals")
+    model = medusa_zoo.load("medusa_efficientnet_lite0.synthrooms-no-normals")
     model.add_task("normals")
     result = medusa_zoo.finetune(model, "normals", train_data, val_data, steps=300)
     model.save_head("normals", "normals_head/")

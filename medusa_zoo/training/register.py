@@ -1,7 +1,7 @@
 """Bundle a trained checkpoint into a source checkout and write its manifest entry, with metrics measured here.
 
-    python -m medusa_zoo register --repo-root . --name medusa_regnetx002.synthrooms \\
-        --model-dir runs/synthrooms_regnetx002/medusa/model --recipe synthrooms_regnetx002 --default
+    python -m medusa_zoo register --repo-root . --name medusa_efficientnet_lite0.synthrooms \\
+        --model-dir runs/synthrooms_efficientnet_lite0/medusa/model --recipe synthrooms_efficientnet_lite0 --default
 
 Copies the weights (float16 by default; ``--precision int8`` for per-channel int8, ``float32``)
 to ``<repo-root>/medusa_zoo/bundled/<name>/``, loads that file back into a fresh network

@@ -23,13 +23,13 @@ def _folder(tmp_path: Path) -> Path:
 def test_cli_writes_a_file_and_reports_shape(tmp_path, capsys) -> None:
     folder = _folder(tmp_path)
     out = tmp_path / "cli.safetensors"
-    argv = ["--model", "medusa_regnetx002.synthrooms", "--images", str(folder), "--out", str(out),
+    argv = ["--model", "medusa_efficientnet_lite0.synthrooms", "--images", str(folder), "--out", str(out),
             "--size", "64", "64", "--batch-size", "2", "--device", "cpu", "--no-progress"]
     assert main(["embed", *argv]) == 0
     printed = capsys.readouterr().out
-    assert str(out.resolve()) in printed and "(3, 272)" in printed
+    assert str(out.resolve()) in printed and "(3, 256)" in printed
     loaded = load_embeddings(out)
-    assert loaded.vectors.shape == (3, 272) and loaded.metadata["model"] == "medusa_regnetx002.synthrooms"
-    assert main(["embed", "--model", "medusa_regnetx002.synthrooms", "--images", str(tmp_path / "nope"),
+    assert loaded.vectors.shape == (3, 256) and loaded.metadata["model"] == "medusa_efficientnet_lite0.synthrooms"
+    assert main(["embed", "--model", "medusa_efficientnet_lite0.synthrooms", "--images", str(tmp_path / "nope"),
                      "--out", str(out), "--device", "cpu"]) == 2
     assert "error: image folder not found" in capsys.readouterr().err

@@ -12,14 +12,14 @@ from medusa_zoo.cli import main
 
 def test_export_writes_a_program_that_runs_at_another_size(tmp_path: Path, capsys) -> None:
     out = tmp_path / "mtl.pt2"
-    assert main(["export", "--model", "medusa_regnetx002.synthrooms", "--out", str(out), "--tasks", "depth",
+    assert main(["export", "--model", "medusa_efficientnet_lite0.synthrooms", "--out", str(out), "--tasks", "depth",
                  "--size", "64", "64"]) == 0  # fmt: skip
     assert "outputs ['depth']" in capsys.readouterr().out
     program = torch.export.load(str(out))
     x = torch.randn(2, 3, 96, 128)
     with torch.no_grad():
         (depth,) = program.module()(x)
-    model = medusa_zoo.load("medusa_regnetx002.synthrooms", device="cpu")
+    model = medusa_zoo.load("medusa_efficientnet_lite0.synthrooms", device="cpu")
     with torch.no_grad():
         expected = model(x, ["depth"]).logits["depth"]
     assert depth.shape == (2, 1, 96, 128)

@@ -21,10 +21,11 @@ REL_TOL, ABS_TOL = 1e-5, 1e-6
 
 def test_the_zoo_ships_bundled_medusa_and_mtinet_checkpoints() -> None:
     architectures = {MANIFEST.get(name).architecture for name in BUNDLED}
-    assert {"medusa_regnetx002", "mtinet_regnetx002"} <= architectures
-    assert MANIFEST.default_for("medusa_regnetx002").name == "medusa_regnetx002.synthrooms"
-    no_normals = MANIFEST.get("medusa_regnetx002.synthrooms-no-normals")
+    assert {"medusa_efficientnet_lite0", "mtinet_efficientnet_lite0"} <= architectures
+    assert MANIFEST.default_for("medusa_efficientnet_lite0").name == "medusa_efficientnet_lite0.synthrooms"
+    no_normals = MANIFEST.get("medusa_efficientnet_lite0.synthrooms-no-normals")
     assert [t.name for t in no_normals.config.tasks] == ["semseg", "depth", "edge", "saliency", "parts"]
+    assert not any("regnetx" in name for name in BUNDLED)  # the RegNetX family is retired from the wheel
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -54,5 +55,5 @@ def test_a_bundled_checkpoint_records_full_metrics_and_how_they_were_measured(na
     metrics = entry.metrics
     assert metrics["dataset"] == "synthrooms" and metrics["images"] >= 100
     assert set(metrics["values"]) == {t.name for t in entry.config.tasks}
-    assert metrics["command"].startswith("python -m medusa_zoo.hub.register")
+    assert metrics["command"].startswith(f"python -m medusa_zoo register --repo-root . --name {name} ")
     assert isinstance(metrics.get("delta_m"), float)

@@ -42,11 +42,47 @@ def test_an_exported_program_takes_other_batch_sizes_and_image_sizes() -> None:
     assert torch.allclose(semseg, ref["semseg"], rtol=1e-5, atol=1e-6)
 
 
+def test_tensorflow_same_padding_exports_saves_and_runs_at_other_sizes(tmp_path: Path) -> None:
+    """EfficientNet-Lite's Conv2dSame pads by math.ceil of symbolic sizes, which torch.export cannot save."""
+    from timm.layers import Conv2dSame
+
+    model = build("medusa_efficientnet_lite0")
+    assert any(isinstance(m, Conv2dSame) for m in model.modules())
+    program = export_program(model, tasks=["depth"], size=(64, 96))
+    torch.export.save(program, str(tmp_path / "lite0.pt2"))
+    loaded = torch.export.load(str(tmp_path / "lite0.pt2")).module()
+    for shape in [(1, 3, 64, 96), (2, 3, 96, 160)]:
+        x = torch.randn(*shape, generator=torch.Generator().manual_seed(2))
+        with torch.no_grad():
+            (depth,) = loaded(x)
+            ref = model(x, ["depth"]).logits["depth"]
+        assert torch.allclose(depth, ref, rtol=1e-5, atol=1e-6), shape
+    assert any(isinstance(m, Conv2dSame) for m in model.modules())  # the user's model is left as it was
+
+
+def test_fixed_same_padding_equals_tensorflow_padding_on_multiples_of_the_stride() -> None:
+    from timm.layers import Conv2dSame
+
+    from medusa_zoo.models.export import FixedSamePadConv
+
+    torch.manual_seed(0)
+    for kernel, stride in [(3, 2), (5, 2), (3, 1), (1, 2)]:
+        conv = Conv2dSame(4, 6, kernel, stride=stride)
+        fixed = FixedSamePadConv(conv)
+        for h, w in [(32, 64), (6, 10)]:
+            x = torch.randn(1, 4, h, w)
+            assert torch.equal(fixed(x), conv(x)), (kernel, stride, h, w)
+    odd = torch.randn(1, 4, 7, 9)  # why exports take multiples of the stride only: elsewhere the padding differs
+    conv = Conv2dSame(4, 6, 3, stride=2)
+    assert FixedSamePadConv(conv)(odd).shape == (1, 6, 3, 4) and conv(odd).shape == (1, 6, 4, 5)
+
+
 @pytest.mark.slow
-def test_onnx_runtime_matches_eager_on_new_sizes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["medusa_regnetx002", "medusa_efficientnet_lite0"])
+def test_onnx_runtime_matches_eager_on_new_sizes(tmp_path: Path, name: str) -> None:
     import onnxruntime as ort  # in the test extra (and medusa-zoo[onnx])
 
-    model = build("medusa_regnetx002")
+    model = build(name)
     path = export_onnx(model, tmp_path / "medusa.onnx", size=(64, 96))
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["image"]

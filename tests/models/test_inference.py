@@ -92,7 +92,7 @@ def test_an_optimized_model_refuses_to_train_change_or_save(tmp_path) -> None:
 def test_a_bundled_checkpoint_optimizes_to_the_same_predictions() -> None:
     from medusa_zoo.data import sample_image_path
 
-    model = medusa_zoo.load("medusa_regnetx002.synthrooms", device="cpu")
+    model = medusa_zoo.load("medusa_efficientnet_lite0.synthrooms", device="cpu")
     x = model.normalize(torch.rand(1, 3, 192, 256, generator=torch.Generator().manual_seed(0)))
     with torch.no_grad():
         eager = model(x).logits

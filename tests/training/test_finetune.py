@@ -34,7 +34,7 @@ def synthrooms(split: str, size: int, tasks: list[str]) -> SynthRooms:
 
 def trained_trunk() -> medusa_zoo.MultiTaskNet:
     """The bundled Medusa checkpoint without its normals head: a real trained trunk."""
-    model = medusa_zoo.load("medusa_regnetx002.synthrooms", device="cpu")
+    model = medusa_zoo.load("medusa_efficientnet_lite0.synthrooms", device="cpu")
     model.remove_task("normals")
     return model
 
@@ -85,7 +85,7 @@ def test_finetune_reports_validation_metrics_and_works_on_user_tasks() -> None:
             grey = image.float().mean(dim=0, keepdim=True) / 255.0
             return {"image": image, "brightness": tv_tensors.Mask(grey)}
 
-    model = medusa_zoo.load("medusa_regnetx002.synthrooms", device="cpu")
+    model = medusa_zoo.load("medusa_efficientnet_lite0.synthrooms", device="cpu")
     torch.manual_seed(0)
     model.add_task("brightness", kind="dense_regression", out_channels=1)
     data = Brightness(24)
@@ -158,8 +158,14 @@ def test_finetune_new_head_example_runs(tmp_path: Path) -> None:
     """examples/finetune_new_head.py at a tiny size (its full size is measured in MODEL_CARD.md)."""
     script = Path(__file__).resolve().parents[2] / "examples" / "finetune_new_head.py"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, str(script), "--steps", "3", "--images", "4", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=300, env=env)
+    results = tmp_path / "new_head.json"
+    done = subprocess.run([sys.executable, str(script), "--steps", "3", "--images", "4", "--out", str(tmp_path),
+                           "--results", str(results)], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "new head on the frozen no-normals trunk" in done.stdout and "jointly trained normals head" in done.stdout
     assert (tmp_path / "normals_head" / "head.json").is_file() and "loaded it back" in done.stdout
+    record = json.loads(results.read_text())
+    assert record["images"] == 4 and record["head_steps"] == 3 and "--results" in record["command"]
+    assert set(record["values"]) == {"new_head", "joint_head", "untrained_head"}
+    assert f"{record['values']['new_head']['mean']:6.1f}°" in done.stdout  # the file holds what was printed
+    assert 0 < record["trainable"] < record["frozen"]
