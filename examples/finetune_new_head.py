@@ -8,9 +8,9 @@ and compares its error with the jointly trained checkpoint's normals head and a 
 predictor, on the same validation images. The trunk's other five tasks are unchanged.
 It saves the new head alone (a few MB) and shows it loading back onto the trunk.
 
-Default: 200 head steps of 8 crops (the UFL benchmark's head budget). On a 2-core CPU the fit
-takes about 3 minutes (about 1 s per step) and the whole script, with its three evaluations of
-300 images, about 5.5; ``--steps`` and ``--images`` change both.
+Default: 200 head steps of 8 crops (the UFL benchmark's head budget). At one CPU thread, next to
+a training run, the fit and its evaluation took 5 minutes (about 1.1 s per step) and the whole
+script, with its three evaluations of 300 images, 7.2; ``--steps`` and ``--images`` change both.
 
     python examples/finetune_new_head.py [--steps 200] [--images 300] [--out outputs/finetune_new_head] [--results FILE]
 
