@@ -78,17 +78,17 @@ def main() -> None:
     print(f"  ({result.trainable})")
 
     head = model.save_head("normals", Path(args.out) / "normals_head")
-    size = (head / "head.safetensors").stat().st_size / 1e6
+    head_bytes = (head / "head.safetensors").stat().st_size
     again = medusa_zoo.load(TRUNK, device="auto")
     again.load_head(head)  # refuses any trunk but the one it was trained on
-    print(f"\nsaved the head alone to {head} ({size:.1f} MB) and loaded it back onto {TRUNK}")
+    print(f"\nsaved the head alone to {head} ({head_bytes / 1e6:.1f} MB) and loaded it back onto {TRUNK}")
     if args.results:
         record = {
             "kind": "new_head_on_frozen_trunk", "trunk": TRUNK, "joint": JOINT, "task": "normals",
             "dataset": "synthrooms", "split": "val", "images": args.images, "head_steps": args.steps,
             "values": {"new_head": tuned, "joint_head": joint, "untrained_head": untrained},
             "trainable": result.trainable.trainable, "frozen": result.trainable.frozen,
-            "head_file_bytes": (head / "head.safetensors").stat().st_size, "head_minutes": round(minutes, 2),
+            "head_file_bytes": head_bytes, "head_minutes": round(minutes, 2),
             "command": "python " + " ".join(sys.argv),
         }
         args.results.parent.mkdir(parents=True, exist_ok=True)
