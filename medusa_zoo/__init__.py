@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import limits
 from .errors import (
     CheckpointError,
     DuplicateNameError,
@@ -21,6 +22,8 @@ from .errors import (
     InvalidImageError,
     MedusaZooError,
     HeadMismatchError,
+    ImageTooLargeError,
+    ResourceLimitError,
     StateDictMismatchError,
     UnknownBackboneError,
     UnknownModelError,
@@ -55,6 +58,9 @@ __all__ = sorted(
         "InvalidImageError",
         "MedusaZooError",
         "HeadMismatchError",
+        "ImageTooLargeError",
+        "ResourceLimitError",
+        "limits",
         "StateDictMismatchError",
         "UnknownBackboneError",
         "UnknownModelError",

@@ -31,6 +31,10 @@ __all__ = [
     "DatasetError",
     "DatasetNotFoundError",
     "ExportError",
+    "ResourceLimitError",
+    "ImageTooLargeError",
+    "DownloadTimeoutError",
+    "RunLockedError",
 ]
 
 
@@ -40,6 +44,22 @@ class MedusaZooError(Exception):
 
 class InvalidImageError(MedusaZooError, ValueError):
     """An input given to ``predict`` / ``features`` is not a usable image."""
+
+
+class ResourceLimitError(MedusaZooError, ValueError):
+    """An input or file exceeds one of the budgets in :mod:`medusa_zoo.limits`.
+
+    ``limit`` names the budget (a field of :class:`medusa_zoo.limits.Limits`), ``value`` is what was
+    asked for and ``allowed`` the budget; the message says how to raise it.
+    """
+
+    def __init__(self, message: str, limit: str = "", value: float = 0, allowed: float = 0) -> None:
+        super().__init__(message)
+        self.limit, self.value, self.allowed = limit, value, allowed
+
+
+class ImageTooLargeError(InvalidImageError, ResourceLimitError):
+    """An image has more pixels than ``limits.max_image_pixels`` (checked before it is decoded)."""
 
 
 class ImageNotFoundError(InvalidImageError, FileNotFoundError):
@@ -124,6 +144,10 @@ class CheckpointFileNotFoundError(CheckpointNotFoundError):
     """The repository and revision exist but do not hold the requested file."""
 
 
+class DownloadTimeoutError(CheckpointError, TimeoutError):
+    """A download did not finish within ``limits.download_timeout_s`` seconds (or the server stalled)."""
+
+
 class NotCachedError(CheckpointError):
     """Offline mode (``HF_HUB_OFFLINE=1``) is on and the checkpoint is not in the local cache."""
 
@@ -160,6 +184,14 @@ class RecipeError(MedusaZooError, ValueError):
 
 class TrainingError(MedusaZooError, RuntimeError):
     """Training cannot start or continue (bad output folder, unusable resume state, ...)."""
+
+
+class RunLockedError(TrainingError):
+    """Another process is training in the same run folder; ``holder`` describes it (pid, host, start)."""
+
+    def __init__(self, message: str, holder: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class EmbeddingsError(MedusaZooError, ValueError):

@@ -18,17 +18,18 @@ PACKAGE = Path(__file__).resolve().parents[1] / "medusa_zoo"
 
 LAYERS: dict[str, int] = {
     "errors": 0,
-    "registry": 1, "labels": 1, "files": 1, "preprocessing": 1, "devices": 1, "resize": 1,
-    "fetch": 2, "metrics": 2, "inputs": 2,
-    "backbones": 3,
-    "heads": 4, "tasks": 4,
-    "models": 5, "data": 5,
-    "hub": 6, "losses": 6,
-    "training": 7,
-    "api": 8, "embeddings": 8, "benchmarks": 8,
-    "cli": 9,
-    "__main__": 10, "train": 10, "evaluate": 10, "ufl": 10,  # entry points: python -m medusa_zoo[.train|.evaluate|.ufl]
-    "__init__": 11,
+    "limits": 1,
+    "registry": 2, "labels": 2, "files": 2, "preprocessing": 2, "devices": 2, "resize": 2,
+    "fetch": 3, "metrics": 3, "inputs": 3,
+    "backbones": 4,
+    "heads": 5, "tasks": 5,
+    "models": 6, "data": 6,
+    "hub": 7, "losses": 7,
+    "training": 8,
+    "api": 9, "embeddings": 9, "benchmarks": 9,
+    "cli": 10,
+    "__main__": 11, "train": 11, "evaluate": 11, "ufl": 11,  # entry points: python -m medusa_zoo[.train|.evaluate|.ufl]
+    "__init__": 12,
 }  # fmt: skip
 """Each unit (top-level module or sub-package of medusa_zoo) may import only units of a lower layer
 (and itself): Hub downloads, metrics <- backbones <- heads, tasks <- models <- hub <- training <- the public
