@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "medusa_zoo"
 
 LAYERS: dict[str, int] = {
     "errors": 0,
-    "limits": 1,
+    "limits": 1, "bounds": 1,
     "registry": 2, "labels": 2, "files": 2, "preprocessing": 2, "devices": 2, "resize": 2,
     "fetch": 3, "metrics": 3, "inputs": 3,
     "backbones": 4,

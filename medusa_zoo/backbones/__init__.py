@@ -5,11 +5,12 @@ Named backbones are rows of :data:`BACKBONES`; networks get theirs from :func:`b
 
 from .feature_info import FeatureInfo
 from .registry import BACKBONES, Backbone, build_backbone, known_timm_names, resolve_backbone, row_of
-from .spec import BackboneSpec
+from .spec import ALLOWED_KWARGS, BackboneSpec
 from .timm_backbone import TimmBackbone
 from .weights import HubWeights, InitialWeights, PipWeights
 
 __all__ = [
+    "ALLOWED_KWARGS",
     "BACKBONES",
     "Backbone",
     "BackboneSpec",

@@ -6,15 +6,17 @@ output sizes and the head's options.
 """
 
 from .decoder import CoupledDecoder, Decoder, DecoderOutput, IndependentHeads, TaskHead
+from .head_types import HEADS, HeadType, build_decoder
 from .hrnet_head import HRNetHead
 from .medusa import MASK_TYPES, MedusaHead
 from .mtinet import MTINetDecoder
+from .options import OPTION_CHECKS, check_head_options
 from .padnet import PADNetDecoder
-from .head_types import HEADS, HeadType, build_decoder
 
 __all__ = [
     "HEADS",
     "MASK_TYPES",
+    "OPTION_CHECKS",
     "CoupledDecoder",
     "Decoder",
     "DecoderOutput",
@@ -26,4 +28,5 @@ __all__ = [
     "PADNetDecoder",
     "TaskHead",
     "build_decoder",
+    "check_head_options",
 ]

@@ -15,6 +15,7 @@ from .decoder import Decoder, IndependentHeads, TaskHead
 from .hrnet_head import HRNetHead
 from .medusa import MedusaHead
 from .mtinet import MTINetDecoder
+from .options import check_head_options
 from .padnet import PADNetDecoder
 
 
@@ -53,10 +54,7 @@ HEADS.register("padnet", HeadType("padnet", "PAD-Net: single-scale multi-modal d
 
 
 def _check_options(head: HeadType, options: Mapping[str, Any]) -> None:
-    unknown = sorted(set(options) - set(head.option_names()))
-    if unknown:
-        accepted = ", ".join(head.option_names()) or "none"
-        raise IncompatibleConfigError(f"head {head.name!r} takes no option(s) {unknown}; accepted: {accepted}")
+    check_head_options(head.name, head.option_names(), options)
 
 
 def build_decoder(

@@ -16,12 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ManifestError, UnknownModelError
+from ..files import read_json
 from ..models.checkpoints import BUNDLED_DIR, CheckpointEntry, HubLocation, parse_entry
 from ..registry import Registry
 
 __all__ = [
-    "BUNDLED_DIR", "CheckpointEntry", "HubLocation", "MANIFEST_ENV", "MANIFEST_FORMAT", "MANIFEST_NAME", "Manifest",
-    "load_manifest", "manifest_path", "parse_entry", "write_entry",
+    "BUNDLED_DIR",
+    "MANIFEST_ENV",
+    "MANIFEST_FORMAT",
+    "MANIFEST_NAME",
+    "CheckpointEntry",
+    "HubLocation",
+    "Manifest",
+    "load_manifest",
+    "manifest_path",
+    "parse_entry",
+    "write_entry",
 ]  # fmt: skip
 
 MANIFEST_FORMAT = "medusa_zoo.checkpoints/1"
@@ -45,7 +55,7 @@ class Manifest:
             raise ManifestError(
                 f"{path or 'manifest'}: expected {{'format': {MANIFEST_FORMAT!r}, 'checkpoints': {{name: entry}}}}"
             )
-        entries = {name: parse_entry(name, entry) for name, entry in raw["checkpoints"].items()}
+        entries = {name: _parse(name, entry) for name, entry in raw["checkpoints"].items()}
         defaults: dict[str, str] = {}
         for entry in entries.values():
             if entry.default and entry.architecture in defaults:
@@ -73,6 +83,16 @@ class Manifest:
         return self.entries.names(pattern)
 
 
+def _parse(name: str, raw: Any) -> CheckpointEntry:
+    """:func:`parse_entry`, with any stray built-in error from a malformed value typed as :class:`ManifestError`."""
+    try:
+        return parse_entry(name, raw)
+    except ManifestError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, LookupError) as bad:
+        raise ManifestError(f"checkpoints.json entry {name!r} is malformed: {type(bad).__name__}: {bad}") from None
+
+
 def manifest_path() -> Path:
     """The manifest in use: ``$MEDUSA_ZOO_MANIFEST``, else the packaged copy, else the source tree's."""
     override = os.environ.get(MANIFEST_ENV)
@@ -89,21 +109,20 @@ def load_manifest(path: str | Path | None = None) -> Manifest:
         stat = path.stat()
     except FileNotFoundError:
         raise ManifestError(f"the checkpoint manifest {path} does not exist; reinstall medusa-zoo") from None
+    except OSError as bad:
+        raise ManifestError(f"cannot read the checkpoint manifest {path}: {bad.strerror or bad}") from None
     return _load_cached(path, stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=8)
 def _load_cached(path: Path, mtime_ns: int, size: int) -> Manifest:
-    try:
-        raw = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as bad:
-        raise ManifestError(f"{path} is not valid JSON ({bad})") from None
-    return Manifest.from_dict(raw, path)
+    return Manifest.from_dict(read_json(path, ManifestError, "checkpoint manifest"), path)
 
 
 def write_entry(entry: CheckpointEntry, path: Path) -> None:
     """Add or replace ``entry`` in the manifest file at ``path`` (atomically, then re-validated)."""
-    raw = json.loads(path.read_text())
+    raw = read_json(path, ManifestError, "checkpoint manifest")
+    Manifest.from_dict(raw, path)  # refuse to add to a malformed manifest
     if entry.default:
         for other in raw["checkpoints"].values():
             if other["architecture"] == entry.architecture:

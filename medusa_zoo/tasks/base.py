@@ -11,6 +11,7 @@ a saved ``config.json`` can only select registered kinds.
 
 from __future__ import annotations
 
+import keyword
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,15 +20,33 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from ..bounds import bounded_int, show
 from ..errors import DatasetError, IncompatibleConfigError, UnknownTaskError
 from ..labels import IGNORE_INDEX, squeeze_channel
 from ..metrics import Meter
 from ..registry import Registry
 from ..resize import bilinear
 
+MAX_CLASSES = 4096  # output channels (classes) per task
+MAX_NAME = 64  # characters in a task name
+MAX_LABEL = 100  # characters in a class name
+_CONTAINER = torch.nn.ModuleDict()  # task names key ModuleDicts: none may be one of its attributes
+
 __all__ = [
-    "BUILTIN_TASKS", "IGNORE_INDEX", "TASK_KINDS", "Baseline", "Task", "get_task", "make_task", "register_kind",
-    "resize_logits", "squeeze_channel", "task_from_config",
+    "BUILTIN_TASKS",
+    "IGNORE_INDEX",
+    "MAX_CLASSES",
+    "TASK_KINDS",
+    "Baseline",
+    "Task",
+    "check_labels",
+    "check_task_name",
+    "get_task",
+    "make_task",
+    "register_kind",
+    "resize_logits",
+    "squeeze_channel",
+    "task_from_config",
 ]  # fmt: skip
 
 
@@ -51,10 +70,9 @@ class Task:
     lower_is_better: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
-        if not self.name.isidentifier():
-            raise IncompatibleConfigError(
-                f"task name {self.name!r} must be a Python identifier (letters, digits, underscores)"
-            )
+        check_task_name(self.name)
+        bounded_int(self.out_channels, f"task {self.name!r} out_channels", 1, MAX_CLASSES)
+        check_labels(self.name, self.labels, self.out_channels)
         if self.fixed_channels is not None and self.out_channels != self.fixed_channels:
             raise IncompatibleConfigError(
                 f"task {self.name!r} ({self.kind}) predicts {self.fixed_channels} channel(s), "
@@ -184,20 +202,62 @@ def unregister_kind(kind: str) -> None:
         _ALIASES.pop(alias, None)
 
 
-def task_from_config(config: Mapping[str, Any]) -> Task:
-    """Rebuild a task from :meth:`Task.to_config` output; only registered kinds are allowed."""
+def task_from_config(config: Any) -> Task:
+    """Rebuild a task from :meth:`Task.to_config` output; only registered kinds are allowed.
+
+    Every field is checked (types, the name, the class count and label names within
+    :data:`MAX_CLASSES`) before the task exists; any problem raises :class:`IncompatibleConfigError`.
+    """
+    if not isinstance(config, Mapping):
+        raise IncompatibleConfigError(f"a task in a config must be a JSON object, got {show(config)}")
+    if missing := [k for k in ("name", "kind", "out_channels") if k not in config]:
+        raise IncompatibleConfigError(f"task config {show(dict(config))} lacks the field {missing[0]!r}")
+    if unknown := sorted(set(config) - {"name", "kind", "out_channels", "labels"}):
+        raise IncompatibleConfigError(f"task config takes no field(s) {unknown}; it has name, kind, out_channels, labels")
+    if not isinstance(config["kind"], str):
+        raise IncompatibleConfigError(f"task kind must be a string, got {show(config['kind'])}")
+    labels = config.get("labels", [])
+    if not isinstance(labels, list):
+        raise IncompatibleConfigError(f"task labels must be a list of class names, got {show(labels)}")
+    kind = TASK_KINDS.get(config["kind"])
     try:
-        kind = TASK_KINDS.get(str(config["kind"]))
-        labels = tuple(str(label) for label in config.get("labels", ()))
-        out_channels = config["out_channels"]
-        if not isinstance(out_channels, int) or isinstance(out_channels, bool):
-            raise TypeError(f"out_channels must be an integer, got {out_channels!r}")
-        task = kind(name=str(config["name"]), out_channels=out_channels, labels=labels)
-    except KeyError as missing:
-        raise IncompatibleConfigError(f"task config {dict(config)!r} lacks the field {missing}") from None
+        return kind(name=config["name"], out_channels=config["out_channels"], labels=tuple(labels))
+    except IncompatibleConfigError:
+        raise
     except (TypeError, ValueError) as bad:
-        raise IncompatibleConfigError(f"task config {dict(config)!r} is invalid: {bad}") from None
-    return task
+        raise IncompatibleConfigError(f"task config {show(dict(config))} is invalid: {bad}") from None
+
+
+def check_task_name(name: Any) -> str:
+    """``name`` if it can key a task's modules and outputs: a short identifier that is no attribute of
+    a module container (``training``, ``forward``, ``keys``... would break ``nn.ModuleDict``)."""
+    if not isinstance(name, str) or not name.isidentifier() or len(name) > MAX_NAME or keyword.iskeyword(name):
+        raise IncompatibleConfigError(
+            f"task name {show(name)} must be a Python identifier (letters, digits, underscores) of at most "
+            f"{MAX_NAME} characters, and not a keyword"
+        )
+    if name.startswith("_") or "__" in name or hasattr(_CONTAINER, name):
+        raise IncompatibleConfigError(
+            f"task name {name!r} clashes with an attribute of torch.nn.Module / ModuleDict (or uses a leading or "
+            "double underscore, which module keys reserve); rename the task, e.g. to "
+            f"{(name.strip('_').replace('__', '_') or 'task') + '_task'!r}"
+        )
+    return name
+
+
+def check_labels(task: str, labels: Any, out_channels: int) -> None:
+    """Class names must be strings of at most :data:`MAX_LABEL` characters, one per output channel."""
+    if not isinstance(labels, (tuple, list)):
+        raise IncompatibleConfigError(f"task {task!r} labels must be a list of class names, got {show(labels)}")
+    for label in labels:
+        if not isinstance(label, str) or not 0 < len(label) <= MAX_LABEL:
+            raise IncompatibleConfigError(
+                f"task {task!r} labels must be non-empty strings of at most {MAX_LABEL} characters, got {show(label)}"
+            )
+    if labels and len(labels) != out_channels:
+        raise IncompatibleConfigError(
+            f"task {task!r} has {out_channels} output channels but {len(labels)} label names; give one name per class"
+        )
 
 
 def get_task(

@@ -10,10 +10,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..bounds import bounded_int
 from ..errors import DatasetError, IncompatibleConfigError
 from ..labels import IGNORE_INDEX, labelled, squeeze_channel
 from ..metrics import SegmentationMeter
-from .base import BUILTIN_TASKS, Baseline, Task, register_kind
+from .base import BUILTIN_TASKS, MAX_CLASSES, Baseline, Task, register_kind
 from .colour import label_palette
 
 NYUD_LABELS = (
@@ -85,10 +86,12 @@ class SegmentationTask(Task):
         if out_channels is None and not labels:
             raise IncompatibleConfigError(f"kind={cls.kind!r} needs out_channels=K (the number of classes) or labels=[...]")
         count = out_channels if out_channels is not None else len(labels or ())
+        bounded_int(count, f"task {name!r} out_channels", 2, MAX_CLASSES)  # before naming that many classes
         names = tuple(labels) if labels else tuple(f"class_{i}" for i in range(count))
         return cls(name, count, names)
 
     def with_classes(self, num_classes: int, labels: tuple[str, ...] | None = None) -> Task:
+        bounded_int(num_classes, f"task {self.name!r} num_classes", 2, MAX_CLASSES)
         if labels is None:
             keep = self.labels if len(self.labels) == num_classes else ()
             labels = keep or tuple(f"class_{i}" for i in range(num_classes))
