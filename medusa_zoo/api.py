@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import torch
@@ -12,6 +12,7 @@ import torch
 from .backbones import BACKBONES, BackboneSpec, resolve_backbone
 from .devices import resolve_device, resolve_dtype
 from .errors import CheckpointError, CheckpointNotFoundError, IncompatibleConfigError, UnknownModelError
+from .fetch import check_repo_id, check_revision
 from .heads import HEADS
 from .hub import CheckpointEntry, entry_weights, hub_file, load_manifest
 from .models import ARCHITECTURES, ModelConfig, MultiTaskNet, Preprocessing, load_folder
@@ -88,12 +89,17 @@ def load(
       ``model.safetensors`` as written by ``save_pretrained`` (revision default ``main``);
     - ``"local-dir:PATH"``, such a folder on disk.
 
+    Anything else (a non-string, a :class:`~pathlib.Path`, a bare ``"org/name"``) is refused with a
+    message naming the prefix to use; a malformed Hub repo id or revision (``"@../x"``) raises
+    :class:`~medusa_zoo.errors.CheckpointError` before anything is downloaded.
+
     ``pretrained=False`` builds the named architecture with random weights; ``tasks`` and
     head options then choose what to build, and ``backbone_weights="imagenet"`` starts its
     backbone from ImageNet weights (see :func:`build_model`). Downloads honour ``HF_ENDPOINT``, ``HF_HOME`` /
     ``HF_HUB_CACHE`` and ``HF_HUB_OFFLINE``, or ``cache_dir``. ``device="auto"`` picks CUDA
     when available; ``dtype`` may be ``"bfloat16"`` or, on CUDA, ``"float16"``.
     """
+    _check_name(name)
     target = resolve_device(device)
     precision = resolve_dtype(dtype, target)
     saved = name.startswith((LOCAL_PREFIX, HUB_PREFIX))
@@ -120,6 +126,31 @@ def load(
     return model.to(device=target, dtype=precision).eval()
 
 
+def _check_name(name: object) -> None:
+    """Refuse a name that is not a string, saying what a name looks like."""
+    if isinstance(name, str):
+        return
+    if isinstance(name, PurePath):
+        raise IncompatibleConfigError(
+            f"load() takes a name, not a path; for a folder written by save_pretrained() pass 'local-dir:{name}'"
+        )
+    raise IncompatibleConfigError(
+        f"load() takes a model name string, got {type(name).__name__} {name!r}: an architecture or 'arch.tag' "
+        "(list_models()), 'hf-hub:org/name[@revision]' or 'local-dir:PATH'"
+    )
+
+
+def _unknown_name(name: str, unknown: UnknownModelError) -> UnknownModelError:
+    """The registry's error for ``name``, with the prefix it probably lacks when it looks like a repo or a path."""
+    if Path(name).expanduser().is_dir():
+        hint = f" To load the folder {name!r} written by save_pretrained(), pass 'local-dir:{name}'."
+    elif "/" in name:
+        hint = f" To load a Hub repository, pass 'hf-hub:{name}'; for a local folder, 'local-dir:{name}'."
+    else:
+        return unknown
+    return UnknownModelError(str(unknown) + hint, unknown.suggestions)
+
+
 def _load_named(
     name: str,
     pretrained: bool,
@@ -129,7 +160,10 @@ def _load_named(
     head_options: dict[str, Any],
 ) -> MultiTaskNet:
     arch_name, dot, _ = name.partition(".")
-    architecture = ARCHITECTURES.get(arch_name)
+    try:
+        architecture = ARCHITECTURES.get(arch_name)
+    except UnknownModelError as unknown:
+        raise _unknown_name(name, unknown) from None
     entry = checkpoint_entry(name) if (dot or pretrained) else None
     if entry is None:
         return MultiTaskNet(architecture.config(tasks, **head_options), backbone_weights=backbone_weights)
@@ -166,10 +200,14 @@ def checkpoint_entry(name: str) -> CheckpointEntry:
 
 
 def _load_hub_repo(spec: str, pretrained: bool, cache_dir: str | Path | None) -> MultiTaskNet:
-    repo_id, _, revision = spec.partition("@")
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise CheckpointError(f"'hf-hub:{spec}' must look like 'hf-hub:org/name' or 'hf-hub:org/name@revision'")
-    revision = revision or "main"
+    repo_id, at, revision = spec.partition("@")
+    try:
+        check_repo_id(repo_id)
+        revision = check_revision(revision if at else "main")
+    except CheckpointError as bad:
+        raise CheckpointError(
+            f"'hf-hub:{spec}' must look like 'hf-hub:org/name' or 'hf-hub:org/name@revision': {bad}"
+        ) from None
     snapshot = hub_file(repo_id, CONFIG_NAME, revision, cache_dir=cache_dir).parent
     if pretrained:
         hub_file(repo_id, WEIGHTS_NAME, revision, cache_dir=cache_dir)  # verified, beside config.json
@@ -208,6 +246,7 @@ def model_info(name: str, tasks: Sequence[TaskLike] | None = None) -> ModelInfo:
     ``name`` is an architecture (optionally with other ``tasks``) or an ``arch.tag``
     checkpoint, whose metrics, file size, licence and recipe come from the manifest.
     """
+    _check_name(name)
     entry = checkpoint_entry(name) if "." in name else None
     if entry is not None and tasks is not None:
         raise IncompatibleConfigError(f"{name} is a checkpoint with fixed tasks; do not pass tasks=")

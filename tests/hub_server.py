@@ -4,7 +4,8 @@ Stdlib only. It speaks the parts of the Hub protocol that `hf_hub_download`, `sn
 `HfApi.repo_info` / `list_repo_tree`, `create_repo` and `create_commit` / `upload_folder` use (see
 /work/shared/HUB_TESTING.md). It never advertises Xet, never answers 5xx (either would send the client
 into its Xet path or its ~23 s retry loop), and sends `Content-Length` on every response so HTTP/1.1
-keep-alive works.
+keep-alive works. `trickle(repo_id, ...)` makes the file bodies of one repo arrive a few bytes at a
+time (a slow or hostile server), outside the server lock so other requests are still answered.
 
 Files named `*.safetensors` / `*.bin` are treated as LFS files: their ETag is the sha256 of the content
 and the tree lists an `lfs` record, as on the real Hub; other files get the git blob sha1.
@@ -18,6 +19,7 @@ import json
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Iterable
@@ -115,6 +117,7 @@ class HubServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._sockets: set[socket.socket] = set()
+        self._trickle: dict[str, tuple[float, int]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> HubServer:
@@ -173,6 +176,15 @@ class HubServer:
         with self._lock:
             entry = self._repos[repo_id].commits[self._repos[repo_id].resolve(revision)][path]
             entry.data = bytes(data)
+
+    def trickle(self, repo_id: str, delay_s: float = 0.05, chunk: int = 16) -> None:
+        """Send the file bodies of `repo_id` `chunk` bytes at a time, `delay_s` apart (headers at once)."""
+        with self._lock:
+            self._trickle[repo_id] = (delay_s, chunk)
+
+    def stop_trickle(self, repo_id: str) -> None:
+        with self._lock:
+            self._trickle.pop(repo_id, None)
 
     def resolve(self, repo_id: str, revision: str = "main") -> str:
         """The commit sha a branch, tag or sha names (KeyError / HubError if unknown)."""
@@ -364,6 +376,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self, head: bool = False) -> None:
+        self._slow_body: tuple[bytes, float, int] | None = None
         body = self._read_body()
         split = urlsplit(self.path)
         raw_path, query = split.path, parse_qs(split.query)
@@ -376,6 +389,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(err, head)
         except Exception as err:  # noqa: BLE001 - a 5xx would trigger the client's long retry loop
             self._error(HubError(400, None, f"{type(err).__name__}: {err}"), head)
+        if self._slow_body is not None:
+            self._write_slowly(*self._slow_body)
+
+    def _write_slowly(self, payload: bytes, delay_s: float, chunk: int) -> None:
+        """The trickle: runs after the server lock is released; stops when the client goes away."""
+        try:
+            for start in range(0, len(payload), chunk):
+                self.wfile.write(payload[start : start + chunk])
+                self.wfile.flush()
+                time.sleep(delay_s)
+        except OSError:
+            self.close_connection = True
 
     def _route(self, raw_path: str, query: dict[str, list[str]], body: bytes, head: bool) -> None:
         hub, method = self.hub, self.command
@@ -383,7 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._resolve(unquote(m["repo"]), unquote(m["rev"]), unquote(m["path"]), head)
         if method in ("GET", "HEAD") and (m := _CDN.match(raw_path)):
             _, entry = hub._lookup(unquote(m["repo"]), m["rev"], unquote(m["path"]))
-            return self._send_bytes(entry.data, {"ETag": f'"{entry.etag}"'}, head)
+            return self._send_bytes(entry.data, {"ETag": f'"{entry.etag}"'}, head, repo_id=unquote(m["repo"]))
         if method == "GET" and (m := _API_TREE.match(raw_path)):
             recursive = query.get("recursive", ["false"])[0].lower() in ("1", "true")
             tree = hub._tree(unquote(m["repo"]), unquote(m["rev"]), unquote(m["path"] or ""), recursive)
@@ -413,7 +438,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self.hub.lfs_redirect:
                 location = f"http://localhost:{self.hub.port}/_cdn/{quote(repo_id)}/{sha}/{quote(path)}"
                 return self._send_bytes(b"", {**headers, "Location": location}, head, status=302)
-        self._send_bytes(entry.data, headers, head)
+        self._send_bytes(entry.data, headers, head, repo_id=repo_id)
 
     # -- wire helpers --------------------------------------------------------------------------------
     def _read_body(self) -> bytes:
@@ -430,7 +455,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send_bytes(self, data: bytes, headers: dict[str, str], head: bool, status: int = 200) -> None:
+    def _send_bytes(
+        self, data: bytes, headers: dict[str, str], head: bool, status: int = 200, repo_id: str | None = None
+    ) -> None:
         start, end = 0, len(data)
         byte_range = self.headers.get("Range") if status == 200 and self.command == "GET" else None
         if byte_range and (m := re.fullmatch(r"bytes=(\d*)-(\d*)", byte_range.strip())):
@@ -443,7 +470,8 @@ class _Handler(BaseHTTPRequestHandler):
             status = 206
             headers = {**headers, "Content-Range": f"bytes {start}-{max(end - 1, start)}/{len(data)}"}
         content_type = "application/octet-stream" if status in (200, 206) else "text/plain"
-        self._send(status, data[start:end], {"Content-Type": content_type, **headers}, head)
+        slow = self.hub._trickle.get(repo_id) if repo_id is not None and status in (200, 206) else None
+        self._send(status, data[start:end], {"Content-Type": content_type, **headers}, head, slow)
 
     def _send_json(self, obj: Any) -> None:
         self._send(200, json.dumps(obj).encode(), {"Content-Type": "application/json"}, head=False)
@@ -457,11 +485,18 @@ class _Handler(BaseHTTPRequestHandler):
             headers["X-Repo-Commit"] = err.commit
         self._send(err.status, json.dumps({"error": str(err), **err.extra}).encode(), headers, head)
 
-    def _send(self, status: int, payload: bytes, headers: dict[str, str], head: bool) -> None:
+    def _send(
+        self, status: int, payload: bytes, headers: dict[str, str], head: bool, slow: tuple[float, int] | None = None
+    ) -> None:
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        if not head:
+        if head:
+            return
+        if slow is None:
             self.wfile.write(payload)
+        else:
+            self.wfile.flush()
+            self._slow_body = (payload, *slow)

@@ -20,7 +20,10 @@ __all__ = ["entry_weights", "hub_file", "offline", "sha256_of"]
 def entry_weights(entry: CheckpointEntry, cache_dir: str | Path | None = None) -> Path:
     """The verified weights file of a manifest entry: the bundled copy, else the Hub's."""
     if entry.bundled and entry.bundled_path.is_file():
-        actual = sha256_of(entry.bundled_path)
+        try:
+            actual = sha256_of(entry.bundled_path)
+        except OSError as bad:
+            actual = f"unreadable ({bad.strerror or bad})"
         if actual == entry.sha256:
             return entry.bundled_path
         if entry.hub is None:

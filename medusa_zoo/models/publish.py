@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import IncompatibleConfigError
+from ..errors import CheckpointError, IncompatibleConfigError
+from ..fetch import check_repo_id, check_revision, http_errors
 from ..files import sha256_of
 from .checkpoints import CheckpointEntry, HubLocation, parse_entry
 from .config import ModelConfig
@@ -109,17 +110,26 @@ def push_to_hub(
             "only registered architectures can be published to the manifest; build the model with "
             "medusa_zoo.load(<architecture>, pretrained=False) or pass arch in its config"
         )
+    check_repo_id(repo_id)
+    if branch is not None:
+        check_revision(branch)
     name = name or f"{model.config.arch}.{repo_id.rpartition('/')[2].lower()}"
     api = HfApi(endpoint=endpoint, token=token)
     with tempfile.TemporaryDirectory(prefix="medusa_zoo_push_") as tmp:
         folder = write_hub_folder(model, tmp, name=name, metrics=metrics, recipe=recipe, license=license)
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        commit = api.upload_folder(
-            repo_id=repo_id,
-            folder_path=folder,
-            revision=branch,
-            commit_message=commit_message or f"Upload {name} with medusa_zoo",
-        )
+        try:
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            commit = api.upload_folder(
+                repo_id=repo_id,
+                folder_path=folder,
+                revision=branch,
+                commit_message=commit_message or f"Upload {name} with medusa_zoo",
+            )
+        except (*http_errors(), OSError, ValueError, RuntimeError) as bad:
+            raise CheckpointError(
+                f"could not upload {name} to {repo_id} ({type(bad).__name__}: {bad}); check the network, the token "
+                "(`hf auth login`) and that you may write to the repository, then retry"
+            ) from None
         entry = manifest_entry(
             model, name, folder / WEIGHTS_NAME,
             hub=HubLocation(repo_id, commit.oid), metrics=metrics, recipe=recipe, license=license,
