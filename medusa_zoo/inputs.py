@@ -2,21 +2,34 @@
 
 Every image comes out as a float32 RGB tensor of shape ``(3, H, W)`` with values in
 ``[0, 1]`` on the CPU.  Alpha channels (RGBA, LA, HxWx4, 4-channel tensors) are dropped:
-the stored RGB values are kept as they are, not composited over any background.
+the stored RGB values are kept as they are, not composited over any background.  Files and
+PIL images follow their EXIF orientation, as image viewers show them.
+
+Every image is held to ``medusa_zoo.limits.get_limits().max_image_pixels`` before memory is
+spent on it: from the header of a file or a PIL image (before decoding) and from the shape of
+an array or tensor (before any copy); over it raises :class:`ImageTooLargeError`.  Only regular
+files are opened, so a FIFO or a device path cannot block or run forever.
 """
 
 from __future__ import annotations
 
 import os
-from typing import NoReturn, Sequence, Union
+import stat
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO, NoReturn, Sequence, Union
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageNotFoundError, InvalidImageError
+from .errors import ImageNotFoundError, ImageTooLargeError, InvalidImageError, ResourceLimitError
+from .files import require_regular_file
+from .limits import get_limits
 
-__all__ = ["ImageInput", "to_image_list"]
+__all__ = ["ImageInput", "to_image_list", "open_image", "check_image_pixels"]
 
 ImageInput = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor]
 
@@ -25,6 +38,8 @@ _ACCEPTED = (
     "a torch.Tensor (HxW, CHW or BCHW), or a list/tuple of those"
 )
 _FLOAT_TOLERANCE = 1e-3
+_TENSOR_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_PIL_SETTINGS = threading.RLock()  # PIL's decompression-bomb limit is a module global
 
 
 def to_image_list(
@@ -52,7 +67,7 @@ def to_image_list(
                     f"got a 4-D tensor of shape {tuple(item.shape)} inside a list; each list "
                     "element must be a single image. Pass the BCHW batch tensor directly, "
                     "or a flat list of CHW tensors"))
-    elif isinstance(images, torch.Tensor) and images.dim() == 4:
+    elif isinstance(images, torch.Tensor) and _usable_tensor(images).dim() == 4:
         if images.shape[0] == 0:
             raise InvalidImageError(
                 f"no images given: the batch tensor has shape {tuple(images.shape)} (B == 0)")
@@ -70,7 +85,88 @@ def to_image_list(
 
 
 def _reraise_for(index: int, total: int, err: InvalidImageError) -> NoReturn:
-    raise type(err)(f"image {index + 1} of {total} (index {index}): {err}") from None
+    err.args = (f"image {index + 1} of {total} (index {index}): {err}",)  # same class and limit fields
+    raise err from None
+
+
+def check_image_pixels(height: int, width: int, what: str = "image") -> None:
+    """Raise :class:`ImageTooLargeError` if ``height x width`` exceeds the ``max_image_pixels`` budget."""
+    allowed = get_limits().max_image_pixels
+    pixels = int(height) * int(width)
+    if pixels > allowed:
+        raise ImageTooLargeError(
+            f"{what} is {height}x{width} = {pixels:,} pixels, over the limit of {allowed:,} pixels per image; "
+            "downsize it or raise medusa_zoo.limits.set_limits(max_image_pixels=...)",
+            "max_image_pixels", pixels, allowed,
+        )
+
+
+@contextmanager
+def open_image(path: str | os.PathLike) -> Iterator[Image.Image]:
+    """``PIL.Image.open(path)`` for a regular file whose header size is within ``max_image_pixels``.
+
+    Raises :class:`ImageNotFoundError` for a missing path, :class:`InvalidImageError` for a
+    folder, a FIFO or device, or a file PIL cannot identify, and :class:`ImageTooLargeError`
+    before decoding an image over the budget.  The image is still lazy: decode it (``load``,
+    ``convert``) inside the block, where PIL's own decompression-bomb check matches the budget.
+    """
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        hint = "" if os.path.isabs(p) else f" (relative to the current directory {os.getcwd()})"
+        raise ImageNotFoundError(f"image file not found: {p!r}{hint}")
+    if os.path.isdir(p):
+        raise InvalidImageError(f"{p!r} is a directory, not an image file; pass a file path")
+    require_regular_file(p, InvalidImageError, "image file")
+    with _regular_file(p) as handle:
+        with _pil_budget(None):  # the header only: we check its size below, and name it in the message
+            try:
+                im = Image.open(handle)
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as err:
+                # SyntaxError is what some PIL plugins raise on corrupt headers.
+                detail = "PIL cannot identify its format" if isinstance(err, UnidentifiedImageError) else err
+                raise InvalidImageError(
+                    f"{p!r} is not an image file PIL can read (supported formats: JPEG, PNG, BMP, "
+                    f"GIF, TIFF, WebP, ...): {detail}") from None
+        with im, _pil_budget(get_limits().max_image_pixels):
+            check_image_pixels(im.height, im.width, f"image file {p!r}")
+            yield im
+
+
+@contextmanager
+def _regular_file(path: str) -> Iterator[BinaryIO]:
+    """Open ``path`` for reading without blocking, refusing it unless it is (still) a regular file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO swapped in must not block
+    except OSError as err:
+        raise InvalidImageError(f"cannot open image file {path!r}: {err.strerror or err}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InvalidImageError(f"image file {path!r} is not a regular file; give the path of an image file")
+    with os.fdopen(fd, "rb") as handle:
+        yield handle
+
+
+@contextmanager
+def _pil_budget(max_pixels: int | None) -> Iterator[None]:
+    """Inside the block PIL's own decompression-bomb check refuses what ours does (``None``: nothing).
+
+    PIL raises above twice ``Image.MAX_IMAGE_PIXELS`` (set here to half our budget, restored after;
+    a user's own setting does not change what we accept) and only warns below that; we check sizes
+    ourselves, so its warning is silenced and its error becomes :class:`ImageTooLargeError`.
+    """
+    with _PIL_SETTINGS, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None if max_pixels is None else (max_pixels + 1) // 2
+        try:
+            yield
+        except Image.DecompressionBombError as err:
+            raise ImageTooLargeError(
+                f"the image is over the limit of {max_pixels:,} pixels per image ({err}); downsize it or raise "
+                "medusa_zoo.limits.set_limits(max_image_pixels=...)", "max_image_pixels", 0, max_pixels,
+            ) from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
 
 
 def _one_image(x: object, min_size: int) -> torch.Tensor:
@@ -86,24 +182,43 @@ def _one_image(x: object, min_size: int) -> torch.Tensor:
 
 
 def _from_path(path: str | os.PathLike, min_size: int) -> torch.Tensor:
-    p = os.fspath(path)
-    if not os.path.exists(p):
-        hint = "" if os.path.isabs(p) else f" (relative to the current directory {os.getcwd()})"
-        raise ImageNotFoundError(f"image file not found: {p!r}{hint}")
-    if os.path.isdir(p):
-        raise InvalidImageError(f"{p!r} is a directory, not an image file; pass a file path")
-    try:
-        with Image.open(p) as im:
+    with open_image(path) as im:
+        try:
+            return _from_pil(im, min_size)
+        except InvalidImageError as err:
+            if isinstance(err, ResourceLimitError) or os.fspath(path) in str(err):
+                raise
+            err.args = (f"{os.fspath(path)!r}: {err}",)
+            raise err from None
+
+
+def _decoded(im: Image.Image) -> Image.Image:
+    """``im`` loaded and turned upright by its EXIF orientation, within the pixel budget."""
+    check_image_pixels(im.height, im.width)  # from the header: nothing is decoded yet
+    with _pil_budget(get_limits().max_image_pixels):
+        try:
             im.load()
-            return _from_pil(ImageOps.exif_transpose(im), min_size)
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        # SyntaxError is what some PIL plugins raise on corrupt headers.
-        raise InvalidImageError(
-            f"{p!r} is not an image file PIL can read (supported formats: JPEG, PNG, BMP, "
-            f"GIF, TIFF, WebP, ...): {err}") from None
+            if _orientation(im) not in (None, 1):
+                im = ImageOps.exif_transpose(im)
+        except ValueError as err:  # "Operation on closed image"
+            raise InvalidImageError(
+                f"cannot read the PIL image ({err}); pass it before calling close(), or reopen the file") from None
+        except (OSError, SyntaxError, EOFError) as err:
+            raise InvalidImageError(
+                f"the image data cannot be decoded ({err}): the file is truncated or damaged; "
+                "re-save or re-download it") from None
+    return im
+
+
+def _orientation(im: Image.Image) -> int | None:
+    try:
+        return im.getexif().get(ExifTags.Base.Orientation)
+    except Exception:  # noqa: BLE001 (a damaged EXIF block does not make the pixels unusable; viewers ignore it too)
+        return None
 
 
 def _from_pil(im: Image.Image, min_size: int) -> torch.Tensor:
+    im = _decoded(im)
     mode = im.mode
     if mode.startswith("I;16"):
         return _finish(_hwc(np.asarray(im).astype(np.float32) / 65535.0), min_size)
@@ -119,6 +234,8 @@ def _from_pil(im: Image.Image, min_size: int) -> torch.Tensor:
         return _finish(_hwc(np.asarray(im)), min_size)
     if mode == "P" and "transparency" in im.info:
         im = im.convert("RGBA")  # avoids PIL's warning on palette transparency
+    if mode == "La":
+        im = im.convert("LA")  # PIL converts premultiplied grey to RGB only through LA
     try:
         rgb = im if im.mode == "RGB" else im.convert("RGB")
     except ValueError as err:
@@ -127,6 +244,8 @@ def _from_pil(im: Image.Image, min_size: int) -> torch.Tensor:
 
 
 def _from_numpy(a: np.ndarray, min_size: int) -> torch.Tensor:
+    if a.ndim in (2, 3):
+        check_image_pixels(a.shape[0], a.shape[1], f"numpy image of shape {a.shape}")
     if a.dtype == np.bool_:
         raise InvalidImageError(
             "boolean arrays are not images; for a mask use a.astype(np.uint8) * 255")
@@ -156,13 +275,25 @@ def _hwc(a: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(a)
 
 
+def _usable_tensor(t: torch.Tensor) -> torch.Tensor:
+    """``t`` if it is a dense tensor holding data; sparse, nested and meta tensors are refused."""
+    if t.is_nested or t.layout != torch.strided:
+        kind = "nested" if t.is_nested else f"{t.layout} (sparse)"
+        raise InvalidImageError(f"got a {kind} tensor; pass a dense image tensor, e.g. t.to_dense()")
+    if t.is_meta:
+        raise InvalidImageError(
+            f"got a meta tensor of shape {tuple(t.shape)}: it has no data; pass a tensor on the CPU or a GPU")
+    return t
+
+
 def _from_tensor(t: torch.Tensor, min_size: int) -> torch.Tensor:
-    t = t.detach().cpu()
+    t = _usable_tensor(t)
     if t.dim() == 2:
         t = t.unsqueeze(0)
     if t.dim() != 3:
         raise InvalidImageError(
             f"expected a 2-D HxW, 3-D CHW or 4-D BCHW tensor, got shape {tuple(t.shape)}")
+    check_image_pixels(t.shape[-2], t.shape[-1], f"tensor image of shape {tuple(t.shape)}")
     if t.shape[0] not in (1, 3, 4):
         hint = (", if it is HxWxC use t.permute(2, 0, 1)" if t.shape[-1] in (1, 3, 4) else "")
         raise InvalidImageError(
@@ -171,12 +302,17 @@ def _from_tensor(t: torch.Tensor, min_size: int) -> torch.Tensor:
     if t.dtype != torch.uint8 and not t.dtype.is_floating_point:
         raise InvalidImageError(
             f"tensor images must be uint8 (0..255) or floating point in [0, 1], got {t.dtype}")
+    t = t.detach().cpu()
+    if t.dtype.is_floating_point and t.dtype not in _TENSOR_FLOATS:
+        t = t.to(torch.float32)  # e.g. float8, which has no isfinite / min / max kernels
     return _finish(t, min_size)
 
 
 def _finish(t: torch.Tensor, min_size: int) -> torch.Tensor:
     """Shared checks on a CHW uint8/float tensor with 1, 3 or 4 channels -> RGB float32."""
     h, w = t.shape[-2:]
+    if h == 0 or w == 0:
+        raise InvalidImageError(f"image is {h}x{w} pixels: it holds no pixels; pass an image of at least 1x1")
     if h < min_size or w < min_size:
         raise InvalidImageError(
             f"image is {h}x{w} pixels; models need at least {min_size}x{min_size} pixels, "

@@ -157,13 +157,13 @@ def test_unknown_task_in_predict(light: medusa_zoo.MultiTaskNet) -> None:
     ("make_input", "error", "phrase"),
     [
         (lambda tmp: [], medusa_zoo.InvalidImageError, "no images given"),
-        (lambda tmp: np.zeros((1, 1, 3), np.uint8), medusa_zoo.InvalidImageError, "resize it up"),
+        (lambda tmp: np.zeros((0, 5, 3), np.uint8), medusa_zoo.InvalidImageError, "no pixels"),
         (lambda tmp: torch.rand(5, 64, 64), medusa_zoo.InvalidImageError, "expected 1, 3 or 4 channels"),
         (lambda tmp: torch.full((3, 64, 64), float("nan")), medusa_zoo.InvalidImageError, "NaN"),
         (lambda tmp: _text_file(tmp), medusa_zoo.InvalidImageError, "not an image file"),
         (lambda tmp: tmp / "missing.jpg", medusa_zoo.ImageNotFoundError, "missing.jpg"),
     ],
-    ids=["empty-list", "1x1", "5-channels", "nan", "text-file", "missing-path"],
+    ids=["empty-list", "zero-rows", "5-channels", "nan", "text-file", "missing-path"],
 )
 def test_bad_inputs_raise_documented_errors(light, tmp_path, make_input, error, phrase) -> None:
     for method in (light.predict, light.features):

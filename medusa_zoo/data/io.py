@@ -15,10 +15,10 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.io
 import torch
-from PIL import Image
 from torchvision import tv_tensors
 
-from ..errors import DatasetError, DatasetNotFoundError, MedusaZooError
+from ..errors import DatasetError, DatasetNotFoundError, InvalidImageError, MedusaZooError, ResourceLimitError
+from ..inputs import open_image
 
 __all__ = [
     "Sample",
@@ -41,14 +41,18 @@ def read_split(path: str | os.PathLike[str]) -> list[str]:
 
 
 def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode an image file to a ``uint8`` ``(H, W, 3)`` RGB array (grey or palette images are converted)."""
-    with Image.open(path) as im:
+    """Decode an image file to a ``uint8`` ``(H, W, 3)`` RGB array (grey or palette images are converted).
+
+    Like every image reader here, it opens regular files only and refuses an image over
+    ``limits.max_image_pixels`` from its header (:func:`medusa_zoo.inputs.open_image`).
+    """
+    with open_image(path) as im:
         return np.array(im.convert("RGB"), dtype=np.uint8)
 
 
 def read_png(path: str | os.PathLike[str]) -> np.ndarray:
     """Decode a PNG as stored: label maps give ``(H, W)`` indices (palette PNGs too), RGB gives ``(H, W, 3)``."""
-    with Image.open(path) as im:
+    with open_image(path) as im:
         return np.array(im)
 
 
@@ -146,6 +150,11 @@ class SplitFolderDataset(torch.utils.data.Dataset):
                     raise ValueError(f"the {task!r} label is {label.shape[-2]}x{label.shape[-1]} but the image "
                                      f"is {size[0]}x{size[1]}")
                 sample[task] = tv_tensors.Mask(torch.from_numpy(np.ascontiguousarray(label)))
+        except ResourceLimitError:
+            raise  # its message says how to raise the budget
+        except InvalidImageError as e:  # a listed file that is not a readable image: the dataset is damaged
+            kind = DatasetNotFoundError if isinstance(e, FileNotFoundError) else DatasetError
+            raise kind(f"could not read {self.TITLE} image {name!r} ({self.split!r} index {index}): {e}") from e
         except MedusaZooError:
             raise
         except FileNotFoundError as e:

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InvalidImageError
+from ..inputs import check_image_pixels
 
 
 def target_size(design: tuple[int, int], size: int | Sequence[int] | None, native: bool) -> tuple[int, int] | None:
@@ -29,6 +30,7 @@ def target_size(design: tuple[int, int], size: int | Sequence[int] | None, nativ
         size = (size, size)
     if not (isinstance(size, Sequence) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)):
         raise InvalidImageError(f"size must be (height, width) in pixels or one int, got {size!r}")
+    check_image_pixels(size[0], size[1], "size=")  # the canvas is allocated for every image
     return int(size[0]), int(size[1])
 
 

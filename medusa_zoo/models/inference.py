@@ -1,4 +1,5 @@
-"""Inference-only rewrites of a network: BatchNorm folded into the convolution before it.
+"""Inference-only rewrites of a network (BatchNorm folded into the convolution before it), and
+the checks of ``predict``'s arguments.
 
 Each rewrite leaves the outputs equal to the eager network's up to float rounding, and
 :func:`fold_batchnorm` checks that on a probe input before it returns.
@@ -6,12 +7,12 @@ Each rewrite leaves the outputs equal to the eager network's up to float roundin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import torch
 from torch import nn
 
-from ..errors import IncompatibleConfigError
+from ..errors import IncompatibleConfigError, InvalidImageError, UnknownTaskError
 
 
 def conv_bn_pairs(model: nn.Module, run: Callable[[], object]) -> list[tuple[str, str]]:
@@ -130,3 +131,30 @@ def _flat(output: object) -> torch.Tensor:
     if hasattr(output, "__dataclass_fields__"):
         return torch.cat([_flat(getattr(output, f)) for f in output.__dataclass_fields__])
     raise TypeError(f"cannot compare outputs of type {type(output).__name__}")
+
+
+# ------------------------------------------------------------ the arguments of predict()
+def check_batch_size(batch_size: object) -> int:
+    """``batch_size`` if it is a positive int; else :class:`InvalidImageError` (as for predict's other arguments)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidImageError(f"batch_size must be a positive int (images run at once), got {batch_size!r}")
+    return batch_size
+
+
+def requested_tasks(tasks: object, known: Collection[str]) -> list[str]:
+    """The task names ``predict(tasks=...)`` asks for, in order, without repeats (``None``: all of ``known``).
+
+    ``tasks`` is one name or a non-empty list/tuple of names: anything else raises
+    :class:`InvalidImageError`, a name the model lacks :class:`UnknownTaskError` (listing its tasks).
+    """
+    if tasks is None:
+        return list(known)
+    names = [tasks] if isinstance(tasks, str) else tasks
+    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
+        raise InvalidImageError(
+            f"tasks must be a task name or a non-empty list of task names (or None for all: {list(known)}), "
+            f"got {tasks!r}")
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UnknownTaskError(f"this model has no task(s) {unknown}; its tasks are {list(known)}")
+    return list(dict.fromkeys(names))

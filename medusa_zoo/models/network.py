@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..backbones import FeatureInfo, build_backbone
-from ..errors import DuplicateNameError, IncompatibleConfigError, InvalidImageError, UnknownTaskError
+from ..errors import DuplicateNameError, IncompatibleConfigError, InvalidImageError
 from ..heads import HEADS, build_decoder
 from ..inputs import ImageInput, to_image_list
 from ..resize import bilinear
@@ -29,6 +29,7 @@ from .card import model_card
 from .checkpoints import CheckpointEntry
 from .config import ModelConfig
 from .fitting import fitted_size, resize, target_size
+from .inference import check_batch_size, requested_tasks
 from .outputs import Features, MultiTaskOutput
 from .serialization import load_state_strict, read_weights, write_pretrained
 from .trunk import FreezeSummary
@@ -143,11 +144,13 @@ class MultiTaskNet(nn.Module):
         ``size=(H, W)`` fits into another canvas; ``native=True`` runs at the image's own size.
         Images of one fitted size run together, ``batch_size`` at a time, under
         ``torch.inference_mode``; the returned tensors are ordinary ones (usable as training
-        targets), each owning its memory.
+        targets), each owning its memory. Any size from 1x1 works; an image over
+        ``medusa_zoo.limits`` ``max_image_pixels`` is refused before it is decoded or copied
+        (:class:`~medusa_zoo.errors.ImageTooLargeError`), since the outputs come back at its size.
         """
-        wanted = self._task_names(tasks)
+        wanted, batch_size = requested_tasks(tasks, self.tasks), check_batch_size(batch_size)
         canvas = target_size(self.config.preprocessing.input_size, size, native)
-        tensors, batched = to_image_list(images, min_size=self.feature_info.max_stride)
+        tensors, batched = to_image_list(images, min_size=1)  # any size: padded to the stride, cropped back
         sizes = [tuple(t.shape[-2:]) for t in tensors]
         if canvas is not None:
             tensors = [resize(t, fitted_size(s, canvas)) for t, s in zip(tensors, sizes)]
@@ -169,7 +172,7 @@ class MultiTaskNet(nn.Module):
         Computed without gradients but outside inference mode, so the tensors can feed a
         downstream model that is being trained.
         """
-        tensors, _ = to_image_list(images, min_size=self.feature_info.max_stride)
+        tensors, _ = to_image_list(images, min_size=1)  # any size: padded to the stride, cropped back
         sizes = {tuple(t.shape[-2:]) for t in tensors}
         if len(sizes) > 1:
             raise InvalidImageError(
@@ -384,14 +387,9 @@ class MultiTaskNet(nn.Module):
         return trunk.trunk_fingerprint(self, self.decoder)
 
     def _task_names(self, tasks: Sequence[str] | None) -> list[str]:
-        if tasks is None:
-            return list(self.tasks)
-        if isinstance(tasks, str):
-            tasks = [tasks]
-        unknown = [t for t in tasks if t not in self.tasks]
-        if unknown:
-            raise UnknownTaskError(f"this model has no task(s) {unknown}; its tasks are {list(self.tasks)}")
-        return list(tasks)
+        if isinstance(tasks, (list, tuple)) and not tasks:
+            return []
+        return requested_tasks(tasks, self.tasks)
 
     def _batches(
         self, tensors: list[torch.Tensor], batch_size: int = 8, canvas: tuple[int, int] | None = None
