@@ -4,7 +4,9 @@
 
 Every command module here holds only its arguments and a ``run(args)`` that calls the library;
 the work lives in the package layers below. Errors the library raises on purpose
-(:class:`~medusa_zoo.errors.MedusaZooError`) print as one ``error: ...`` line and exit with status 2.
+(:class:`~medusa_zoo.errors.MedusaZooError`) print as one ``error: ...`` line and exit with status 2, as
+bad argument values do (checked when parsed, see :mod:`.args`); an operating-system error the library
+does not type (a full disk, a permission) prints the same way and exits with status 1.
 The older entry points (``python -m medusa_zoo.train``, ``python -m medusa_zoo.training.trivial``,
 ...) forward here and record their own name in the results files they write.
 """
@@ -56,3 +58,7 @@ def main(argv: list[str] | None = None, *, legacy: str | None = None) -> int:
     except MedusaZooError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # the environment, not a bug: say which file and why, without a traceback
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}", file=sys.stderr)
+        return 1

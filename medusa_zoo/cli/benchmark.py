@@ -6,6 +6,7 @@
     python -m medusa_zoo benchmark compile [--backbone hrnet18] [--repeats 5]
     python -m medusa_zoo benchmark efficiency [--backbone hrnet18]
     python -m medusa_zoo benchmark synthrooms-speed [--images 200] [--resolution 192 256]
+    python -m medusa_zoo benchmark predict-memory [--model medusa_efficientnet_lite0] [--megapixels 1 4 16 24]
 
 ``latency``: inference time of Medusa and every baseline side by side (eager and after
 ``optimize_for_inference``), ratios, peak memory; CUDA rows when a GPU is present.
@@ -13,7 +14,8 @@
 speed-ups. ``heads``: Medusa's head stages one task at a time against batched over tasks.
 ``compile``: torch.compile's compile time and speed-up on Medusa.
 ``efficiency``: parameters and FLOPs at the paper's settings. ``synthrooms-speed``:
-SynthRooms rendering speed on one CPU thread.
+SynthRooms rendering speed on one CPU thread. ``predict-memory``: peak memory of ``predict`` on one
+image as it grows (what the ``max_image_pixels`` budget costs).
 """
 
 from __future__ import annotations
@@ -21,17 +23,17 @@ from __future__ import annotations
 import argparse
 import os
 
-from .args import add_recipe, add_size, pair, positive_int
+from .args import add_recipe, add_size, existing_dir, output_file, pair, positive_float, positive_int, thread_count
 
-HELP = "latency, training-step time, batched heads, efficiency (params, FLOPs), SynthRooms speed"
-WHICH = ("latency", "training", "heads", "compile", "efficiency", "synthrooms-speed")
+HELP = "latency, training-step time, batched heads, efficiency (params, FLOPs), SynthRooms speed, predict memory"
+WHICH = ("latency", "training", "heads", "compile", "efficiency", "synthrooms-speed", "predict-memory")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("which", choices=WHICH, help="what to measure")
     p.add_argument("--backbone", default="hrnet18", help="latency, heads, efficiency: the backbone")
     p.add_argument("--settings", nargs="+", choices=("nyud", "pascal"), default=["nyud", "pascal"], help="latency")
-    p.add_argument("--threads", type=positive_int, nargs="+", default=[1, 2], help="latency: CPU thread counts")
+    p.add_argument("--threads", type=thread_count, nargs="+", default=[1, 2], help="latency: CPU thread counts")
     p.add_argument("--repeats", type=positive_int, default=5, help="latency: interleaved rounds")
     p.add_argument("--heads", nargs="+", help="latency: head types (default all)")
     p.add_argument("--no-memory", action="store_true", help="latency: skip the peak-memory probes")
@@ -40,15 +42,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_recipe(p, required=False, default="synthrooms_regnetx002")
     p.add_argument("--archs", nargs="+", help="training: architectures (default: the recipe's)")
     p.add_argument("--steps", type=positive_int, default=8, help="training: steps per configuration")
-    p.add_argument("--baseline", help="training: a checkout of another version to compare with (its medusa_zoo/)")
+    p.add_argument("--baseline", type=existing_dir,
+                   help="training: a checkout of another version to compare with (its medusa_zoo/)")
     p.add_argument("--tasks", type=positive_int, default=4, help="heads: number of tasks")
     p.add_argument("--images", type=positive_int, default=200, help="synthrooms-speed: images to render")
     add_size(p, "--resolution", "synthrooms-speed: rendering size", default=(192, 256))
-    p.add_argument("--out", help="also write the results JSON here")
+    p.add_argument("--model", default="medusa_efficientnet_lite0", help="predict-memory: the checkpoint")
+    p.add_argument("--megapixels", type=positive_float, nargs="+", default=[1, 4, 16, 24],
+                   help="predict-memory: image sizes, ascending")
+    p.add_argument("--out", type=output_file, help="also write the results JSON here")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.which in ("latency", "training", "heads", "compile"):
+    if args.which in ("latency", "training", "heads", "compile", "predict-memory"):
         return _measured(args)
     if args.which == "efficiency":
         from ..benchmarks.efficiency import markdown_table
@@ -81,6 +87,10 @@ def _measured(args: argparse.Namespace) -> int:
         from ..benchmarks import compiled as bench  # type: ignore[no-redef]
 
         document = bench.run(args.backbone, args.repeats, max(args.threads))
+    elif args.which == "predict-memory":
+        from ..benchmarks import predict_memory as bench  # type: ignore[no-redef]
+
+        document = bench.run(args.model, sorted(args.megapixels))
     else:
         from ..benchmarks import batched_heads as bench  # type: ignore[no-redef]
 

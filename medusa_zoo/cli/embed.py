@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .args import add_device, add_progress, add_size, pair, positive_int
+from .args import add_device, add_progress, add_size, output_file, pair, positive_int
 
 HELP = "embed a folder of images with a model's universal features"
 
@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True,
                    help="arch.tag (e.g. medusa_efficientnet_lite0.synthrooms), hf-hub:org/name or local-dir:PATH")
     p.add_argument("--images", required=True, help="folder of images (.png, .jpg, .jpeg, .bmp, .webp)")
-    p.add_argument("--out", required=True, help="output .safetensors file")
+    p.add_argument("--out", required=True, type=output_file, help="output .safetensors file")
     p.add_argument("--batch-size", type=positive_int, default=16)
     add_size(p, "--size", "resize every image to H W (default: the model's input size)")
     add_device(p)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RecipeError
-from .args import add_device, add_size, pair, positive_int
+from .args import add_device, add_size, dataset_split, existing_dir, non_negative_int, output_file, pair, positive_int
 
 HELP = "evaluate a model on every one of its tasks (writes a results JSON)"
 
@@ -44,16 +44,17 @@ def format_table(result: dict[str, Any]) -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="arch.tag, arch, hf-hub:org/name or local-dir:PATH")
-    p.add_argument("--data", required=True, help="dataset:split, e.g. synthrooms:val")
+    p.add_argument("--data", required=True, type=dataset_split, help="dataset:split, e.g. synthrooms:val")
     p.add_argument("--images", type=positive_int, help="evaluate the first N images only")
-    p.add_argument("--data-root", help="dataset folder (NYUD-v2 / PASCAL-Context)")
-    p.add_argument("--seed", type=int, default=0, help="SynthRooms seed")
+    p.add_argument("--data-root", type=existing_dir, help="dataset folder (NYUD-v2 / PASCAL-Context)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="SynthRooms seed")
     add_size(p, "--resolution", "SynthRooms rendering size", default=(192, 256))
     add_size(p, "--size", "resize images to H W (default: as stored)")
     p.add_argument("--batch-size", type=positive_int, default=8)
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--workers", type=non_negative_int, default=0, help="DataLoader worker processes")
     add_device(p)
-    p.add_argument("--out", help="results JSON path (default outputs/evaluate/<model>.<dataset>_<split>.json)")
+    p.add_argument("--out", type=output_file,
+                   help="results JSON path (default outputs/evaluate/<model>.<dataset>_<split>.json)")
 
 
 def data_options(dataset: str, given: dict[str, Any]) -> dict[str, Any]:
@@ -69,10 +70,11 @@ def run(args: argparse.Namespace) -> int:
     from ..training.evaluation import evaluate_model
     from ..training.results import write_results
 
-    dataset, split = parse_data(args.data)
-    options = data_options(dataset, {"root": args.data_root, "seed": args.seed, "resolution": pair(args.resolution)})
+    dataset, split = args.data
+    root = None if args.data_root is None else str(args.data_root)
+    options = data_options(dataset, {"root": root, "seed": args.seed, "resolution": pair(args.resolution)})
     model = load(args.model, device=args.device)
-    result = {"model": args.model, "architecture": model.config.arch}
+    result: dict[str, Any] = {"model": args.model, "architecture": model.config.arch}
     result.update(evaluate_model(model, dataset, split, args.images, options, pair(args.size), args.batch_size,
                                  args.workers, progress=True))
     result["command"] = args.command_line

@@ -14,14 +14,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .args import add_size, pair
+from .args import add_size, output_file, pair
 
 HELP = "export a model as ONNX or a torch.export program"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="arch.tag, arch, hf-hub:org/name or local-dir:PATH")
-    p.add_argument("--out", required=True, help="output file: .onnx for ONNX, .pt2 for a torch.export program")
+    p.add_argument("--out", required=True, type=output_file,
+                   help="output file: .onnx for ONNX, .pt2 for a torch.export program")
     p.add_argument("--tasks", nargs="+", help="the tasks to export (default: all)")
     add_size(p, "--size", "example size traced at (default: the model's design input size)")
     p.add_argument("--static", action="store_true", help="fix batch, height and width to the example's")

@@ -14,17 +14,19 @@ import argparse
 import json
 import os
 
-from .args import add_threads, positive_int
+from .args import add_threads, existing_dir, positive_int
 
 HELP = "bundle a trained checkpoint into a source checkout (maintainers)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--repo-root", required=True, help="the medusa_zoo source checkout to write into")
+    p.add_argument("--repo-root", required=True, type=existing_dir, help="the medusa_zoo source checkout to write into")
     p.add_argument("--name", required=True, help="manifest name, <architecture>.<tag>")
-    p.add_argument("--model-dir", required=True, help="folder with config.json + model.safetensors (a run's model/)")
+    p.add_argument("--model-dir", required=True, type=existing_dir,
+                   help="folder with config.json + model.safetensors (a run's model/)")
     p.add_argument("--recipe", required=True, help="the recipe it was trained with (its evaluation split is used)")
-    p.add_argument("--precision", default="float16", help="how the bundled weights are stored: float16, int8 or float32")
+    p.add_argument("--precision", default="float16", choices=("float16", "int8", "float32"),
+                   help="how the bundled weights are stored (default %(default)s)")
     p.add_argument("--default", action="store_true", help="make it the architecture's default checkpoint")
     p.add_argument("--description", default="")
     p.add_argument("--check-images", type=positive_int, help="images of the re-measured check subset (default 16)")

@@ -15,7 +15,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.report import table
+    from ..errors import UnknownNameError
+    from ..training.report import ROWS, table
+    from ..training.results import RESULTS_DIR
 
+    kinds = {f".{kind}.json" for kind, _ in ROWS}
+    families = sorted({p.name.split(".")[0] for p in RESULTS_DIR.iterdir() if p.name[p.name.find("."):] in kinds})
+    if args.family not in families:
+        raise UnknownNameError(f"no shipped results for family {args.family!r}; families: {families}", families)
     print(table(args.family))
     return 0

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import argparse
 
+from .args import existing_file, output_file
+
 HELP = "merge single-task evaluations into a family's STL reference"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--stl", nargs="+", required=True, help="results files of single-task models (from the evaluate command)")
-    p.add_argument("--out", required=True)
+    p.add_argument("--stl", nargs="+", required=True, type=existing_file,
+                   help="results files of single-task models (from the evaluate command)")
+    p.add_argument("--out", required=True, type=output_file)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import argparse
 import json
 import os
 
-from .args import add_device, add_progress, add_recipe, add_threads, positive_int
+from .args import add_device, add_progress, add_recipe, add_threads, existing_dir, output_dir, positive_int
 
 HELP = "train an architecture with a recipe (resumable)"
 
@@ -22,8 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_recipe(p)
     p.add_argument("--arch", help="architecture to train (default: the recipe's only one)")
     p.add_argument("--task", action="append", dest="tasks", help="train only this task (repeat for several; STL needs one)")
-    p.add_argument("--out", help="run folder (default runs/<recipe>/<arch>)")
-    p.add_argument("--data-root", help="dataset folder (NYUD-v2 / PASCAL-Context)")
+    p.add_argument("--out", type=output_dir, help="run folder (default runs/<recipe>/<arch>)")
+    p.add_argument("--data-root", type=existing_dir, help="dataset folder (NYUD-v2 / PASCAL-Context)")
     p.add_argument("--steps", type=positive_int, help="override the recipe's number of steps")
     add_device(p)
     add_threads(p, "CPU threads per process (default: cores / processes)")
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.steps is not None:
         changes["steps"] = args.steps
     if args.data_root is not None:
-        changes["data"] = {**recipe.data, "root": args.data_root}
+        changes["data"] = {**recipe.data, "root": str(args.data_root)}
     recipe = recipe.with_overrides(**changes) if changes else recipe
     arch = args.arch
     if arch is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from .args import add_progress, add_recipe, positive_int
+from .args import add_progress, add_recipe, output_file, positive_int
 
 HELP = "measure the trivial (constant) predictors of a recipe"
 
@@ -18,13 +18,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_recipe(p)
     p.add_argument("--fit-images", type=positive_int, default=500, help="train images to fit the constants on (default 500)")
     p.add_argument("--images", type=positive_int, help="evaluate the first N eval images (default: the recipe's eval_images)")
-    p.add_argument("--out", help="write the results JSON here")
+    p.add_argument("--out", type=output_file, help="write the results JSON here")
     add_progress(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..training.results import write_results
-    from ..training.trivial import format_table, run as measure
+    from ..training.trivial import format_table
+    from ..training.trivial import run as measure
 
     start = time.perf_counter()
     result = measure(args.recipe, args.fit_images, args.images, progress=not args.no_progress)

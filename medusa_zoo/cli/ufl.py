@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .args import add_progress, add_threads, positive_int
+from .args import add_progress, add_threads, existing_file, non_negative_int, output_dir, output_file, positive_int
 
 HELP = "the UFL benchmark: frozen trunks, fresh heads for held-out tasks"
 
@@ -28,12 +28,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--held-out", nargs="+", default=["normals", "edge", "saliency"], help="tasks to hold out")
     p.add_argument("--steps", type=positive_int, help="steps of each trunk and STL reference (default: the recipe's)")
     p.add_argument("--head-steps", type=positive_int, help="steps of each new head (default: --steps)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="one full run per seed")
-    p.add_argument("--runs", default="runs/ufl", help="folder for the runs (reused when repeated)")
-    p.add_argument("--out", help="results JSON to write (default outputs/ufl/<recipe>.ufl.json)")
+    p.add_argument("--seeds", type=non_negative_int, nargs="+", default=[0], help="one full run per seed")
+    p.add_argument("--runs", type=output_dir, default="runs/ufl", help="folder for the runs (reused when repeated)")
+    p.add_argument("--out", type=output_file, help="results JSON to write (default outputs/ufl/<recipe>.ufl.json)")
     add_threads(p)
     add_progress(p)
-    p.add_argument("--report", metavar="FILE", help="print the table of an existing results file and exit")
+    p.add_argument("--report", metavar="FILE", type=existing_file,
+                   help="print the table of an existing results file and exit")
 
 
 def run(args: argparse.Namespace) -> int:

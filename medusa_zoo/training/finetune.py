@@ -21,13 +21,13 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..data.transforms import ToModelInput
 from ..devices import resolve_device
 from ..errors import DatasetError, UnknownTaskError
-from ..data.transforms import ToModelInput
 from ..models import FreezeSummary, MultiTaskNet
 from .data import StreamBatches, StreamSamples, Transformed, collate
 from .evaluation import Results, evaluate
-from .optimization import Optimization, Schedule
+from .optimization import Optimization, Schedule, check_int
 
 Sample = dict[str, Any]
 
@@ -82,15 +82,21 @@ def finetune(
     ``warmup`` defaults to a tenth of the steps (at most 50). AMP (``"bf16"``, ``"fp16"`` or
     None) applies on CUDA only. ``eval_every`` evaluates on ``val_data`` during training too.
     Returns the metrics of ``task`` on ``val_data`` at the end (empty without it); the model is
-    left frozen (``model.unfreeze()`` undoes it) and in eval mode.
+    left frozen (``model.unfreeze()`` undoes it) and in eval mode. A bad value (``steps=0``,
+    ``lr=-1``, ``batch_size=True``, ...) raises :class:`~medusa_zoo.errors.TrainingError` before
+    anything is touched.
     """
     if task not in model.tasks:
         raise UnknownTaskError(
             f"the model has no task {task!r} (its tasks: {list(model.tasks)}); attach a head first with "
             f"model.add_task({task!r}, kind=...)"
         )
-    if steps < 1 or batch_size < 1:
-        raise DatasetError(f"steps and batch_size must be positive, got steps={steps}, batch_size={batch_size}")
+    schedule = Schedule(
+        steps=steps, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
+        warmup=min(50, steps // 10) if warmup is None and isinstance(steps, int) else warmup, poly_power=poly_power,
+        deep_supervision=deep_supervision, amp=amp,
+    )  # checks steps, lr, warmup, ... before anything is touched
+    _check_options(batch_size, eval_every, num_workers, seed, threads)
     started = time.perf_counter()
     target = resolve_device(device)
     if threads and target.type == "cpu":
@@ -104,11 +110,6 @@ def finetune(
     if progress:
         print(summary, flush=True)
     model.to(target)
-    schedule = Schedule(
-        steps=steps, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
-        warmup=min(50, steps // 10) if warmup is None else warmup, poly_power=poly_power,
-        deep_supervision=deep_supervision, amp=amp,
-    )
     optimization = Optimization(model, schedule, target)
     batches = iter(torch.utils.data.DataLoader(
         StreamSamples(train_data, transform, seed), batch_sampler=StreamBatches(len(train_data), batch_size, seed),
@@ -139,6 +140,16 @@ def finetune(
         model.eval()
     metrics = validate()[task] if val_data is not None else {}
     return FinetuneResult(task, steps, metrics, history, summary, time.perf_counter() - started)
+
+
+def _check_options(batch_size: object, eval_every: object, num_workers: object, seed: object, threads: object) -> None:
+    """The integer options of :func:`finetune`: typed errors for bools, floats and out-of-range values."""
+    check_int("batch_size", batch_size, 1)
+    check_int("eval_every", eval_every, 0)
+    check_int("num_workers", num_workers, 0)
+    check_int("seed", seed, 0)
+    if threads is not None:
+        check_int("threads", threads, 1)
 
 
 def _to_model_input(model: MultiTaskNet) -> Callable[[Sample], Sample]:

@@ -11,20 +11,23 @@ import dataclasses
 import json
 import os
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
+from safetensors import SafetensorError
 from tqdm.auto import tqdm
 
 from ..data import train_transforms
 from ..devices import resolve_device
-from ..errors import RecipeError, TrainingError
+from ..errors import MedusaZooError, RecipeError, TrainingError
 from ..models.network import MultiTaskNet
 from ..models.zoo import ARCHITECTURES
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from .run_lock import RunLock
 from .data import StreamBatches, StreamSamples, build_dataset, collate, dataset_tasks, evaluation_loader
 from .evaluation import Results, evaluate
 from .optimization import Optimization, Schedule
@@ -112,22 +115,39 @@ class _Log:
 
     def __init__(self, path: Path, resumed_step: int, enabled: bool) -> None:
         self.path, self.enabled = path, enabled
-        if enabled and path.exists():
-            kept = [line for line in path.read_text().splitlines() if _logged_step(line) <= resumed_step]
-            path.write_text("".join(line + "\n" for line in kept))
+        if enabled and (path.exists() or path.is_symlink()):
+            try:
+                text = path.read_text(errors="replace")
+                kept = [line for line in text.splitlines() if _logged_step(line) <= resumed_step]
+                path.write_text("".join(line + "\n" for line in kept))
+            except OSError as bad:
+                raise _file_error(path, bad, "the training log") from None
 
     def write(self, **entry: Any) -> None:
         if self.enabled:
-            with self.path.open("a") as handle:
-                handle.write(json.dumps(entry) + "\n")
+            try:
+                with self.path.open("a") as handle:
+                    handle.write(json.dumps(entry) + "\n")
+            except OSError as bad:
+                raise _file_error(self.path, bad, "the training log") from None
+
+
+def _file_error(path: Path, bad: Exception, what: str) -> TrainingError:
+    """A TrainingError for a failed read or write of one of the run's files."""
+    reason = getattr(bad, "strerror", None) or bad
+    return TrainingError(
+        f"cannot write or read {what} {path} ({reason}); free space or fix the path (a folder or an unwritable "
+        "file where a file should be), then run the same command again: the checkpoints are intact"
+    )
 
 
 def _logged_step(line: str) -> float:
-    """The step of one log line; a line cut short by a kill counts as past any step (dropped)."""
+    """The step of one log line; a line cut short by a kill (or not ours) counts as past any step (dropped)."""
     try:
-        return json.loads(line).get("step", 0)
-    except (json.JSONDecodeError, AttributeError):
+        step = json.loads(line).get("step", 0)
+    except (ValueError, AttributeError):
         return float("inf")
+    return step if isinstance(step, (int, float)) and not isinstance(step, bool) else float("inf")
 
 
 def _resume(run_dir: Path, recipe: Recipe, arch: str, tasks: list[str], resume: bool):
@@ -146,7 +166,31 @@ def _resume(run_dir: Path, recipe: Recipe, arch: str, tasks: list[str], resume: 
             f"{checkpoints[-1]} was written by a run with a different {', '.join(changed)}; "
             "resume with the same recipe, architecture and tasks, or choose another --out"
         )
+    if step > recipe.steps:
+        raise TrainingError(
+            f"{checkpoints[-1]} is at step {step}, past the recipe's {recipe.steps} steps, so it was not written by "
+            "this run; delete it to resume from an older checkpoint, or delete the run folder to start again"
+        )
     return step, weights, state
+
+
+def _check_count(name: str, value: object, allow_none: bool = True) -> None:
+    """``value`` must be a positive int (or None): bools, floats, 0 and negatives are refused."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise TrainingError(f"{name} must be a positive integer{' or None' if allow_none else ''}, got {value!r}")
+
+
+def _prepare_folder(run_dir: Path) -> None:
+    """Create the run folder; a file in its place, or a folder that cannot be made, is a TrainingError."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TrainingError(f"--out {run_dir} is a file, not a run folder; choose another --out")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as bad:
+        raise TrainingError(f"cannot create the run folder {run_dir} ({bad.strerror or bad}); "
+                            "choose another --out") from None
 
 
 class _Session:
@@ -154,6 +198,7 @@ class _Session:
 
     def __init__(self, recipe: Recipe, arch: str, tasks: list[str] | None, out: str | Path | None,
                  device: str, threads: int | None) -> None:
+        _check_count("threads", threads)
         self.recipe, self.arch = recipe, arch
         self.ranks, self.device = _init_distributed(device)
         if self.device.type == "cpu":
@@ -162,8 +207,10 @@ class _Session:
         self.model = build_for_recipe(recipe, arch, tasks)
         self.names = list(self.model.tasks)
         self.run_dir = Path(out) if out is not None else Path("runs") / recipe.name / run_name(arch, tasks, recipe)
-        if self.ranks.main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.lock: AbstractContextManager = nullcontext()
+        if self.ranks.main:  # every rank writes through rank 0: it alone holds the folder's lock
+            _prepare_folder(self.run_dir)
+            self.lock = RunLock(self.run_dir)
         self.optimization = Optimization(self.model, schedule_of(recipe), self.device)
 
     def restore(self, resume: bool) -> tuple[int, torch.Tensor | None]:
@@ -172,8 +219,18 @@ class _Session:
         if resumed is None:
             return 0, None
         step, weights, state = resumed
-        self.model.load_state_dict(weights)
-        self.optimization.load_state_dict(state)
+        newest = list_checkpoints(self.run_dir)[-1]
+        try:
+            self.model.load_state_dict(weights)
+        except (RuntimeError, ValueError, KeyError, MedusaZooError) as bad:
+            raise TrainingError(f"checkpoint {newest / 'model.safetensors'} does not fit {self.arch} "
+                                f"({str(bad)[:300]}); delete it to resume from an older one (or delete the run folder)") from None
+        try:
+            self.optimization.load_state_dict(state)
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError, MedusaZooError) as bad:
+            raise TrainingError(f"checkpoint {newest / 'state.pt'} holds an optimiser state that does not fit "
+                                f"({type(bad).__name__}: {str(bad)[:200]}); delete it to resume from an older one "
+                                "(or delete the run folder)") from None
         return step, state["rng"]
 
     def place(self) -> torch.nn.Module:
@@ -222,9 +279,14 @@ class _Session:
         recipe = self.recipe
         metrics = self.evaluate(progress)
         summary = {"dataset": recipe.dataset, "split": recipe.eval_split, "images": recipe.eval_images, "values": metrics}
-        self.model.save_pretrained(self.run_dir / "model", metrics=summary, recipe=recipe.name)
         record = {**summary, "arch": self.arch, "steps": recipe.steps, "wall_s": round(wall_s, 1)}
-        (self.run_dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
+        try:
+            self.model.save_pretrained(self.run_dir / "model", metrics=summary, recipe=recipe.name)
+            (self.run_dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
+        except (OSError, RuntimeError, SafetensorError) as bad:  # safetensors reports a full disk as its own error
+            if isinstance(bad, MedusaZooError):
+                raise
+            raise _file_error(self.run_dir / "model", bad, "the trained model") from None
         log.write(step=recipe.steps, eval=metrics, final=True)
         return metrics
 
@@ -246,11 +308,27 @@ def train(
     Checkpoints every ``recipe.checkpoint_every`` steps; when ``out`` already holds one of the
     same recipe, training continues from the newest (``resume=False`` refuses instead).
     ``stop_after`` ends this call after that many steps (with a checkpoint), as if killed.
+    The run folder is locked for the whole call (:class:`~.run_lock.RunLock`): a second trainer
+    on it gets :class:`~medusa_zoo.errors.RunLockedError`. Damaged resume state, or a checkpoint
+    that cannot be written (a full disk), raises :class:`~medusa_zoo.errors.TrainingError`; the
+    last good checkpoint is kept, so the same call resumes once the cause is fixed.
     At the end, rank 0 evaluates on the recipe's evaluation split and writes ``model/``
     (``config.json`` + ``model.safetensors`` + card) and ``metrics.json``.
     """
     started = time.perf_counter()
-    session = _Session(recipe, arch, tasks, out, device, threads)
+    _check_count("stop_after", stop_after)
+    previous_threads = torch.get_num_threads()
+    try:  # the thread count is this call's: a failed or finished run leaves the caller's as it was
+        session = _Session(recipe, arch, tasks, out, device, threads)
+        with session.lock:
+            return _run(session, resume, progress, stop_after, started)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run(session: _Session, resume: bool, progress: bool, stop_after: int | None, started: float) -> RunResult:
+    """The body of :func:`train`, while rank 0 holds the run folder's lock."""
+    recipe, arch = session.recipe, session.arch
     main = session.ranks.main
     start, rng = session.restore(resume)
     net = session.place()

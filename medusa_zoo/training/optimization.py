@@ -7,6 +7,7 @@ multi-task loss with deep supervision, and a clear error when the loss stops bei
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -34,10 +35,37 @@ class Schedule:
     amp: str | None = None
     channels_last: bool = False
 
+    def __post_init__(self) -> None:
+        check_int("steps", self.steps, 1)
+        check_int("warmup", self.warmup, 0)
+        check_number("lr", self.lr, positive=True)
+        check_number("weight_decay", self.weight_decay)
+        check_number("poly_power", self.poly_power)
+        if self.optimizer not in OPTIMIZERS:
+            raise TrainingError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
+        if self.amp is not None and self.amp not in AMP_TYPES:
+            raise TrainingError(f"amp must be None or one of {tuple(AMP_TYPES)}, got {self.amp!r}")
+
     def factor(self, step: int) -> float:
         """Multiplier of ``lr`` at ``step`` (0-based)."""
         warm = min(1.0, (step + 1) / self.warmup) if self.warmup else 1.0
         return warm * max(0.0, 1.0 - step / self.steps) ** self.poly_power
+
+
+def check_int(name: str, value: object, least: int) -> int:
+    """``value`` as an int of at least ``least``; bools, floats and smaller values raise :class:`TrainingError`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        kind = "a positive integer" if least == 1 else f"an integer >= {least}"
+        raise TrainingError(f"{name} must be {kind}, got {value!r}")
+    return value
+
+
+def check_number(name: str, value: object, positive: bool = False) -> float:
+    """``value`` as a finite float >= 0 (> 0 when ``positive``); bools, NaN and infinities raise TrainingError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 \
+            or (positive and value == 0):
+        raise TrainingError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
+    return float(value)
 
 
 class Optimization:
@@ -96,8 +124,14 @@ class Optimization:
                 "scaler": self.scaler.state_dict() if self.scaler is not None else {}}
 
     def load_state_dict(self, state: dict) -> None:
-        """Inverse of :meth:`state_dict`."""
+        """Inverse of :meth:`state_dict`; moment buffers of the wrong shape raise :class:`TrainingError`."""
         self.optimizer.load_state_dict(state["optimizer"])
+        for param, values in self.optimizer.state.items():
+            wrong = [k for k, v in values.items()
+                     if k != "step" and isinstance(v, torch.Tensor) and v.shape != param.shape]
+            if wrong:
+                raise TrainingError(f"optimiser state {wrong} has shape {tuple(values[wrong[0]].shape)}, "
+                                    f"its parameter {tuple(param.shape)}")
         self.scheduler.load_state_dict(state["scheduler"])
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])

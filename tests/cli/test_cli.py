@@ -96,3 +96,19 @@ def test_the_console_script_is_installed() -> None:
     assert script.is_file(), "pip install -e . creates the medusa-zoo console script beside python"
     done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "usage: medusa-zoo" in done.stdout
+
+
+@pytest.mark.slow
+def test_predict_memory_benchmark_measures_each_size_in_its_own_process(tmp_path: Path) -> None:
+    out = tmp_path / "memory.json"
+    command = [sys.executable, "-m", "medusa_zoo", "benchmark", "predict-memory", "--megapixels", "0.05", "0.01",
+               "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(out.read_text())
+    assert [row["megapixels"] for row in document["rows"]] == [0.01, 0.05]  # sorted
+    assert all(row["peak_gib"] >= row["loaded_gib"] > 0.1 for row in document["rows"])
+    assert all(row["height"] * row["width"] <= row["megapixels"] * 1e6 for row in document["rows"])
+    assert document["default_max_image_pixels"] == 24_000_000
+    assert "predict-memory --megapixels 0.05 0.01" in document["command"]
+    assert "GiB per megapixel" in done.stdout
