@@ -31,14 +31,15 @@ class Limits:
 
     - ``max_image_pixels``: width × height of one input image, checked from the file header before
       decoding (PIL's own decompression-bomb limit is raised to match) and from a tensor's shape.
-      ``predict`` returns maps at the input size, so this also bounds the output memory.
+      ``predict`` returns maps at the input size, so this also bounds its memory: about 3.3 GiB for the
+      default model at the default budget (``python -m medusa_zoo benchmark predict-memory``).
     - ``max_json_bytes`` / ``max_json_depth``: size and nesting of every JSON file medusa_zoo reads
       (``config.json``, ``head.json``, recipes, manifests, run state).
     - ``download_timeout_s``: wall-clock budget for one file download from the Hub.
     - ``stale_download_s``: an ``.incomplete`` download in the cache older than this is removed.
     """
 
-    max_image_pixels: int = 50_000_000
+    max_image_pixels: int = 24_000_000
     max_json_bytes: int = 16 * 1024 * 1024
     max_json_depth: int = 32
     download_timeout_s: float = 600.0
