@@ -8,11 +8,16 @@ constructor options, with defaults recorded in MODEL_CARD.md:
 * ``refine_blocks``: residual BasicBlocks refining the attended features at each scale.
 * ``scale_attention``: weight the scales by a per-pixel softmax before fusing (MSA); when
   False the scales are simply concatenated (ablation).
+
+:meth:`MedusaHead.record_attention` lets a caller see both attentions for one forward pass
+(``model.explain`` is built on it); outside it the forward pass runs exactly as without it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -45,8 +50,23 @@ class SharedFeatureAttention(nn.Module):
         return self.mask(x) * x
 
 
+@dataclass
+class AttentionRecord:
+    """What one forward pass of a :class:`MedusaHead` attended to (filled by ``record_attention``).
+
+    ``scale_weights``: the MSA softmax, (B, S, h, w) at the finest scale's resolution (None when
+    the head has no scale attention). ``masks``: the SFA mask of each scale, (B, C_s or 1, h_s,
+    w_s) (empty when ``mask="none"``).
+    """
+
+    scale_weights: torch.Tensor | None = None
+    masks: list[torch.Tensor] = field(default_factory=list)
+
+
 class MedusaHead(TaskHead):
     """One Medusa head: per scale SFA -> refinement -> initial prediction; then MSA fusion."""
+
+    _record: AttentionRecord | None = None  # set only inside record_attention()
 
     def __init__(
         self,
@@ -71,6 +91,43 @@ class MedusaHead(TaskHead):
         )
         self.fusion = HRNetHead(channels, out_channels)
 
+    @property
+    def has_scale_attention(self) -> bool:
+        """True when the scales are fused by a per-pixel softmax (MSA)."""
+        return self.scale_logits is not None
+
+    @property
+    def has_feature_mask(self) -> bool:
+        """True when each scale's shared features are masked (SFA, ``mask`` not ``"none"``)."""
+        return all(isinstance(a, SharedFeatureAttention) for a in self.attend)
+
+    @contextmanager
+    def record_attention(self) -> Iterator[AttentionRecord]:
+        """Record the MSA weights and SFA masks of the forward passes run inside this block.
+
+        Each pass overwrites the record. The masks are read by forward hooks on the mask
+        modules and the weights by one ``is None`` test in :meth:`forward`, both gone on exit,
+        so the forward pass outside this block (and its export) is unchanged.
+        """
+        record = AttentionRecord()
+        hooks = [a.mask.register_forward_hook(self._mask_hook(record, i))
+                 for i, a in enumerate(self.attend) if isinstance(a, SharedFeatureAttention)]  # fmt: skip
+        self._record = record
+        try:
+            yield record
+        finally:
+            self._record = None
+            for hook in hooks:
+                hook.remove()
+
+    @staticmethod
+    def _mask_hook(record: AttentionRecord, index: int) -> Callable[[nn.Module, object, torch.Tensor], None]:
+        def hook(module: nn.Module, inputs: object, output: torch.Tensor) -> None:
+            del record.masks[index:]  # a new pass starts again at scale 0
+            record.masks.append(output.detach())
+
+        return hook
+
     def forward(self, features: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         refined = [refine(attend(f)) for f, attend, refine in zip(features, self.attend, self.refine)]
         initial = [head(g) for head, g in zip(self.initial, refined)]
@@ -78,6 +135,8 @@ class MedusaHead(TaskHead):
             size = refined[0].shape[-2:]
             logits = torch.cat([resize_to(conv(g), size) for conv, g in zip(self.scale_logits, refined)], dim=1)
             weights = logits.softmax(dim=1)
+            if self._record is not None:
+                self._record.scale_weights = weights.detach()
             refined = [weights[:, i : i + 1] * resize_to(g, size) for i, g in enumerate(refined)]
         final, _ = self.fusion(refined)
         return final, initial
