@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import CheckpointError
 from .network import MultiTaskNet
-from .serialization import WEIGHTS_NAME, load_state_strict, read_config, read_weights
+from .serialization import load_state_strict, read_weights
+from .sources import read_folder
 
 
 def load_folder(directory: str | Path, pretrained: bool = True) -> MultiTaskNet:
     """The network saved in ``directory`` by ``save_pretrained``; strict: every tensor must match.
 
     ``pretrained=False`` builds the same architecture with random weights. The network is
-    returned in training mode on the CPU, as built; :func:`medusa_zoo.load` places it.
+    returned in training mode on the CPU, as built; :func:`medusa_zoo.load` places it. Its
+    :attr:`~MultiTaskNet.provenance` (name, metrics, licence, recipe) comes from the weights' header.
     """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise CheckpointError(f"{directory} is not a folder; pass 'local-dir:' followed by a folder from save_pretrained()")
-    model = MultiTaskNet(read_config(directory))
+    found = read_folder(Path(directory))
+    model = MultiTaskNet(found.config)
     if pretrained:
-        weights = directory / WEIGHTS_NAME
-        load_state_strict(model, read_weights(weights), str(weights))
+        load_state_strict(model, read_weights(found.weights), str(found.weights))
+        model._provenance = found.provenance
     return model

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,18 +19,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..backbones import FeatureInfo, build_backbone
+from ..devices import resolve_device, resolve_dtype
 from ..errors import DuplicateNameError, IncompatibleConfigError, InvalidImageError
 from ..heads import HEADS, build_decoder
 from ..inputs import ImageInput, to_image_list
 from ..resize import bilinear
 from ..tasks import Task, make_task
-from . import head_files, publish, trunk
+from . import data_config, head_files, publish, sources, trunk
 from .card import model_card
 from .checkpoints import CheckpointEntry
 from .config import ModelConfig
 from .fitting import fitted_size, resize, target_size
 from .inference import check_batch_size, requested_tasks
 from .outputs import Features, MultiTaskOutput
+from .provenance import PROVENANCE_KEY, Provenance
 from .serialization import load_state_strict, read_weights, write_pretrained
 from .trunk import FreezeSummary
 
@@ -187,6 +189,29 @@ class MultiTaskNet(nn.Module):
         embedding = torch.cat([m.float().mean(dim=(2, 3)) for m in maps], dim=1)
         return Features(maps, strides, embedding)
 
+    def explain(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        tasks: Sequence[str] | None = None,
+        batch_size: int = 8,
+        *,
+        size: int | Sequence[int] | None = None,
+        native: bool = False,
+        mask_maps: bool = False,
+    ) -> dict[str, dict[str, Any]] | list[dict[str, dict[str, Any]]]:
+        """What each task's Medusa head attends to, per image at its own size (:meth:`predict`'s inputs and fitting).
+
+        Per image (a list for lists and BCHW tensors), per task: ``{"scales": strides (S, finest first),
+        "scale_weights": (S, H, W) Multi-Scale Attention softmax (in [0, 1], summing to 1 per pixel),
+        "mask_energy": (S,) Shared Feature Attention mask averaged over channels and the image's pixels}``;
+        ``mask_maps=True`` adds ``"mask_maps"`` (S, H, W), the mask's channel mean. Details, and
+        ``attention_picture`` to draw the weights, in :mod:`medusa_zoo.models.explain`. Models without
+        these attentions (MTI-Net, PAD-Net, MTL, STL, Medusa ablations) raise ``IncompatibleConfigError``.
+        """
+        from .explain import explain
+
+        return explain(self, images, tasks, batch_size, size=size, native=native, mask_maps=mask_maps)
+
     # ------------------------------------------------------------ new tasks on a trained trunk
     def add_task(
         self,
@@ -287,15 +312,55 @@ class MultiTaskNet(nn.Module):
         return {name: self.tasks[name].colorize(value) for name, value in prediction.items()}
 
     # ------------------------------------------------------------ files (the work is in the modules that own it)
-    def save_pretrained(self, directory: str | Path, **card: Any) -> Path:
+    @classmethod
+    def from_pretrained(
+        cls, path_or_repo_id: str | Path, revision: str | None = None, *, device: str | torch.device = "cpu",
+        dtype: str | torch.dtype | None = None, cache_dir: str | Path | None = None,
+    ) -> MultiTaskNet:  # fmt: skip
+        """The network saved by :meth:`save_pretrained` / :meth:`push_to_hub`, in eval mode; weights load strictly.
+
+        ``path_or_repo_id``: a folder (path or ``"local-dir:PATH"``), a Hub repo ``"org/name"`` at
+        ``revision`` (default ``main``), or a published ``"arch.tag"`` / ``"arch"`` (pinned by the manifest).
+        """
+        found = sources.resolve(path_or_repo_id, revision, cache_dir)
+        target = resolve_device(device)
+        precision = resolve_dtype(dtype, target)
+        model = cls(found.config)
+        load_state_strict(model, read_weights(found.weights), f"{found.source} ({found.weights})")
+        model.source, model._provenance = found.source, found.provenance
+        return model.to(device=target, dtype=precision).eval()
+
+    @property
+    def provenance(self) -> Provenance:
+        """Name, recipe, licence and metrics of the weights when known (from the manifest or the weights' header)."""
+        known = self.__dict__.get("_provenance")
+        if known is None and self.source and not self.source.startswith((sources.LOCAL_PREFIX, sources.HUB_PREFIX)):
+            known = self.__dict__["_provenance"] = sources.provenance_of(self.source)
+        return known or Provenance()
+
+    @property
+    def pretrained_cfg(self) -> dict[str, Any]:
+        """timm-style data config and provenance (see :func:`~medusa_zoo.models.data_config.pretrained_cfg`)."""
+        return data_config.pretrained_cfg(self.config, self.provenance, self.source)
+
+    def transforms(self) -> Any:
+        """torchvision v2: image -> normalised (3, H, W) for :meth:`forward`; no resize (:meth:`predict` fits sizes)."""
+        return data_config.inference_transforms(self.config)
+
+    def save_pretrained(
+        self, directory: str | Path, *, name: str | None = None, metrics: Mapping[str, Any] | None = None,
+        recipe: str | None = None, license: str | None = None, load_name: str | None = None,
+    ) -> Path:  # fmt: skip
         """Write ``config.json``, ``model.safetensors`` and a ``README.md`` card into ``directory``.
 
-        ``card`` keywords (``metrics``, ``recipe``, ``license``, ``load_name``) go to
-        :func:`~medusa_zoo.models.card.model_card`. Load it back with ``load("local-dir:...")``.
+        Card and weights' header keep :attr:`provenance`; the keywords given replace its fields
+        (``load_name``: the card's usage snippet). Load it back with :meth:`from_pretrained`.
         """
         self._refuse_if_optimized("be saved")
+        kept = self.provenance.updated(name=name, metrics=metrics, recipe=recipe, license=license).for_tasks(self.tasks)
         params = sum(p.numel() for p in self.parameters())
-        return write_pretrained(directory, self.config, self.state_dict(), model_card(self.config, params, **card))
+        card = model_card(self.config, params, kept, load_name)
+        return write_pretrained(directory, self.config, self.state_dict(), card, {PROVENANCE_KEY: kept.to_json()})
 
     def push_to_hub(self, repo_id: str, **options: Any) -> CheckpointEntry:
         """Upload to the Hub and return (and print) the pinned ``checkpoints.json`` entry.

@@ -31,7 +31,10 @@ class Publishable(Protocol):
 
     config: ModelConfig
 
-    def save_pretrained(self, directory: str | Path, **card: Any) -> Path: ...
+    def save_pretrained(
+        self, directory: str | Path, *, name: str | None = ..., metrics: Mapping[str, Any] | None = ...,
+        recipe: str | None = ..., license: str | None = ..., load_name: str | None = ...,
+    ) -> Path: ...
 
 
 def write_hub_folder(
@@ -49,7 +52,7 @@ def write_hub_folder(
     measured ``{"dataset", "split", "values"}`` of our evaluation.
     """
     load_name = name or "hf-hub:<org>/<repo>@<revision>"
-    return model.save_pretrained(folder, metrics=metrics, recipe=recipe, license=license, load_name=load_name)
+    return model.save_pretrained(folder, name=name, metrics=metrics, recipe=recipe or None, license=license, load_name=load_name)
 
 
 def manifest_entry(

@@ -25,10 +25,17 @@ CARD_NAME = "README.md"
 _LISTED = 8  # keys named per category in a mismatch message
 
 
-def write_pretrained(directory: str | Path, config: ModelConfig, state: Mapping[str, torch.Tensor], card: str) -> Path:
+def write_pretrained(
+    directory: str | Path,
+    config: ModelConfig,
+    state: Mapping[str, torch.Tensor],
+    card: str,
+    metadata: Mapping[str, str] | None = None,
+) -> Path:
     """Write ``config.json``, ``model.safetensors`` (``state``) and ``README.md`` (``card``) into ``directory``.
 
-    The folder is created if needed. Each file is written to a temporary name and renamed, so
+    ``metadata`` (strings) joins the safetensors header (the provenance record, see
+    :mod:`.provenance`). The folder is created if needed. Each file is written to a temporary name and renamed, so
     an interrupted save never leaves a truncated file under the final name.
     """
     from safetensors.torch import save_file
@@ -37,7 +44,7 @@ def write_pretrained(directory: str | Path, config: ModelConfig, state: Mapping[
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     config_text = json.dumps(config.to_dict(), indent=2) + "\n"
     write_together(directory, [
-        (WEIGHTS_NAME, lambda path: save_file(tensors, path, metadata={"format": "pt"})),
+        (WEIGHTS_NAME, lambda path: save_file(tensors, path, metadata={**(metadata or {}), "format": "pt"})),
         (CONFIG_NAME, lambda path: Path(path).write_text(config_text)),
         (CARD_NAME, lambda path: Path(path).write_text(card)),
     ])  # fmt: skip
@@ -150,6 +157,18 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
     if scheme != INT8:
         raise CheckpointError(f"{path} uses the quantization {scheme!r}, which this version cannot read; upgrade medusa-zoo")
     return dequantize_int8(state, str(path))
+
+
+def read_weight_metadata(path: Path) -> dict[str, str]:
+    """The string metadata of a safetensors file's header (no tensor is read)."""
+    from safetensors import SafetensorError, safe_open
+
+    path = require_regular_file(path, CheckpointError, "weights file")
+    try:
+        with safe_open(path, "pt") as handle:
+            return dict(handle.metadata() or {})
+    except (SafetensorError, OSError, ValueError, RuntimeError, TypeError, KeyError) as bad:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({bad}); re-download or re-save it") from None
 
 
 def quantize_int8(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
