@@ -68,6 +68,7 @@ class Task:
     aliases: ClassVar[tuple[str, ...]] = ()  # other names ``model.add_task(kind=...)`` accepts
     fixed_channels: ClassVar[int | None] = None
     lower_is_better: ClassVar[bool] = False
+    config_fields: ClassVar[tuple[str, ...]] = ()  # a kind's own dataclass fields that to_config writes
 
     def __post_init__(self) -> None:
         check_task_name(self.name)
@@ -212,16 +213,18 @@ def task_from_config(config: Any) -> Task:
         raise IncompatibleConfigError(f"a task in a config must be a JSON object, got {show(config)}")
     if missing := [k for k in ("name", "kind", "out_channels") if k not in config]:
         raise IncompatibleConfigError(f"task config {show(dict(config))} lacks the field {missing[0]!r}")
-    if unknown := sorted(set(config) - {"name", "kind", "out_channels", "labels"}):
-        raise IncompatibleConfigError(f"task config takes no field(s) {unknown}; it has name, kind, out_channels, labels")
     if not isinstance(config["kind"], str):
         raise IncompatibleConfigError(f"task kind must be a string, got {show(config['kind'])}")
+    kind = TASK_KINDS.get(config["kind"])
+    fields = ("name", "kind", "out_channels", "labels", *kind.config_fields)
+    if unknown := sorted(set(config) - set(fields)):
+        raise IncompatibleConfigError(f"task config takes no field(s) {unknown}; it has {', '.join(fields)}")
     labels = config.get("labels", [])
     if not isinstance(labels, list):
         raise IncompatibleConfigError(f"task labels must be a list of class names, got {show(labels)}")
-    kind = TASK_KINDS.get(config["kind"])
+    extra = {name: config[name] for name in kind.config_fields if name in config}  # the kind checks them
     try:
-        return kind(name=config["name"], out_channels=config["out_channels"], labels=tuple(labels))
+        return kind(name=config["name"], out_channels=config["out_channels"], labels=tuple(labels), **extra)
     except IncompatibleConfigError:
         raise
     except (TypeError, ValueError) as bad:

@@ -5,6 +5,10 @@
     result = medusa_zoo.finetune(model, "normals", train_data, val_data, steps=300)
     model.save_head("normals", "normals_head/")
 
+Your own data works as it is: a list of (image, target) pairs, two folders of images and PNG
+masks, or a Dataset of pairs (:mod:`.own_data`). Regression targets are standardised with
+statistics of the training targets that the task keeps, so predictions come in their units.
+
 It uses the training engine's optimisation step (:mod:`.optimization`), sample stream
 (:mod:`.data`: sample ``n`` is drawn and augmented from ``(seed, n)``) and evaluation, so
 device placement, AMP on CUDA, warm-up + poly schedule and deep supervision behave as in
@@ -13,6 +17,7 @@ device placement, AMP on CUDA, warm-up + poly schedule and deep supervision beha
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,13 +26,15 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..data.transforms import ToModelInput
+from ..data.transforms import ToModelInput, eval_transforms
 from ..devices import resolve_device
 from ..errors import DatasetError, UnknownTaskError
 from ..models import FreezeSummary, MultiTaskNet
+from ..tasks import Task
 from .data import StreamBatches, StreamSamples, Transformed, collate
 from .evaluation import Results, evaluate
 from .optimization import Optimization, Schedule, check_int
+from .own_data import as_samples, is_pair_form, target_statistics
 
 Sample = dict[str, Any]
 
@@ -47,8 +54,8 @@ class FinetuneResult:
 def finetune(
     model: MultiTaskNet,
     task: str,
-    train_data: torch.utils.data.Dataset,
-    val_data: torch.utils.data.Dataset | None = None,
+    train_data: Any,
+    val_data: Any = None,
     *,
     steps: int = 500,
     lr: float = 1e-3,
@@ -67,12 +74,16 @@ def finetune(
     seed: int = 0,
     threads: int | None = None,
     progress: bool = True,
+    standardize: bool = True,
 ) -> FinetuneResult:
     """Train only ``task``'s head of ``model`` on ``train_data``; everything else stays frozen.
 
     ``train_data`` / ``val_data`` are datasets of samples in medusa_zoo's format (what
     ``SynthRooms``, ``NYUDv2`` and ``PascalContext`` return): a dict with ``"image"`` a
-    ``tv_tensors.Image`` and ``task``'s label a ``tv_tensors.Mask``. ``transform`` maps a
+    ``tv_tensors.Image`` and ``task``'s label a ``tv_tensors.Mask``; or your own data: a list of
+    ``(image, target)`` pairs, folders ``(images_dir, masks_dir)`` / ``{"images": ..., "masks": ...}``
+    of images and PNG masks matched by name, or a Dataset of pairs (see :mod:`.own_data`; these
+    are resized to the model's design size unless ``transform`` says otherwise). ``transform`` maps a
     sample to model input and must end by normalising (default: no augmentation, just
     :class:`~medusa_zoo.data.transforms.ToModelInput` with the model's preprocessing; for
     augmentation use e.g. ``train_transforms("synthrooms", size, preprocessing=model.config.preprocessing)``).
@@ -81,7 +92,10 @@ def finetune(
 
     ``warmup`` defaults to a tenth of the steps (at most 50). AMP (``"bf16"``, ``"fp16"`` or
     None) applies on CUDA only. ``eval_every`` evaluates on ``val_data`` during training too.
-    Returns the metrics of ``task`` on ``val_data`` at the end (empty without it); the model is
+    ``standardize`` (regression kinds that keep target statistics, e.g. ``dense_regression``):
+    when the task has none yet, the mean and std of the training targets are computed first and
+    kept by the task (saved with ``save_head``), the head learns standardised targets and predicts
+    in the targets' units. Returns the metrics of ``task`` on ``val_data`` at the end (empty without it); the model is
     left frozen (``model.unfreeze()`` undoes it) and in eval mode. A bad value (``steps=0``,
     ``lr=-1``, ``batch_size=True``, ...) raises :class:`~medusa_zoo.errors.TrainingError` before
     anything is touched.
@@ -101,11 +115,16 @@ def finetune(
     target = resolve_device(device)
     if threads and target.type == "cpu":
         torch.set_num_threads(threads)
+    train_data = as_samples(train_data, model.tasks[task], "train_data")
+    val_data = None if val_data is None else as_samples(val_data, model.tasks[task], "val_data")
     normalise = _to_model_input(model)
-    transform = transform or normalise
+    transform = transform or (_resized(model) if is_pair_form(train_data) else normalise)
+    val_transform = val_transform or (_resized(model) if is_pair_form(val_data) else normalise)
     _check_data(train_data, task, transform, "train_data")
     if val_data is not None:
-        _check_data(val_data, task, val_transform or normalise, "val_data")
+        _check_data(val_data, task, val_transform, "val_data")
+    if standardize:
+        _standardise(model, model.tasks[task], train_data)
     summary = model.freeze(train=[task])
     if progress:
         print(summary, flush=True)
@@ -119,7 +138,7 @@ def finetune(
     history: list[dict[str, Any]] = []
 
     def validate() -> Results:
-        loader = torch.utils.data.DataLoader(Transformed(val_data, val_transform or normalise), batch_size=batch_size,
+        loader = torch.utils.data.DataLoader(Transformed(val_data, val_transform), batch_size=batch_size,
                                              num_workers=num_workers, collate_fn=collate)
         return evaluate(model, loader, None, tasks=[task], amp=optimization.amp)
 
@@ -156,10 +175,27 @@ def _to_model_input(model: MultiTaskNet) -> Callable[[Sample], Sample]:
     return ToModelInput.from_preprocessing(model.config.preprocessing)
 
 
+def _resized(model: MultiTaskNet) -> Callable[[Sample], Sample]:
+    """Own images come in any size: each is resized to the model's design size, then normalised."""
+    return eval_transforms(model.config.preprocessing.input_size, preprocessing=model.config.preprocessing)
+
+
+def _standardise(model: MultiTaskNet, task: Task, data: Any) -> None:
+    """Give a task that standardises its targets the statistics of ``data``, unless it has some."""
+    if not hasattr(task, "with_target_statistics") or getattr(task, "standardised", True):
+        return
+    mean, std = target_statistics(data, task)
+    updated = task.with_target_statistics(mean, std)
+    model.tasks[task.name] = updated  # the model's task and its config's, which save_head / config.json write
+    model.config = dataclasses.replace(model.config, tasks=tuple(updated if t.name == task.name else t
+                                                                  for t in model.config.tasks))
+
+
 def _check_data(data: Any, task: str, transform: Callable[[Sample], Sample], what: str) -> None:
     """Fail before training, with a message naming the problem, when the data cannot be used."""
     if not isinstance(data, torch.utils.data.Dataset) or not hasattr(data, "__len__"):
-        raise DatasetError(f"{what} must be a map-style torch Dataset of samples, got {type(data).__name__}")
+        raise DatasetError(f"{what} must be a map-style torch Dataset of samples, a list of (image, target) pairs, "
+                           f"folders (images_dir, masks_dir) or a Dataset of pairs; got {type(data).__name__}")
     if len(data) == 0:
         raise DatasetError(f"{what} is empty")
     sample = transform(data[0])
