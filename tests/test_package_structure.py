@@ -24,7 +24,7 @@ LAYERS: dict[str, int] = {
     "backbones": 4,
     "heads": 5, "tasks": 5,
     "models": 6, "data": 6,
-    "hub": 7, "losses": 7,
+    "hub": 7, "losses": 7, "pictures": 7,
     "training": 8,
     "api": 9, "embeddings": 9, "benchmarks": 9,
     "cli": 10,

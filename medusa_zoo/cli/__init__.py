@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import shlex
 import sys
 from pathlib import Path
 
 from ..errors import MedusaZooError
 
-COMMANDS = ("train", "evaluate", "trivial", "results", "report", "register", "ufl", "embed", "export", "benchmark")
+COMMANDS = ("predict", "explain", "list", "info", "embed", "train", "evaluate", "trivial", "results", "report",
+            "register", "ufl", "export", "benchmark")
 """Subcommands, each a module of this package with ``HELP``, ``add_arguments(parser)`` and ``run(args)``."""
+MODULE_OF = {"list": "list_models"}
+"""Commands whose module has another name (``list`` would shadow the built-in in this package)."""
 
 
 def build_parser(prog: str = "python -m medusa_zoo") -> argparse.ArgumentParser:
@@ -31,12 +35,22 @@ def build_parser(prog: str = "python -m medusa_zoo") -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        module = importlib.import_module(f".{name}", __name__)
+        module = importlib.import_module(f".{MODULE_OF.get(name, name)}", __name__)
         sub = subcommands.add_parser(name, help=module.HELP, description=module.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(sub)
         sub.set_defaults(handler=module.run)
     return parser
+
+
+def _show_library_messages() -> None:
+    """The library's ``logging`` messages (medusa_zoo's own logger only) on stderr while a command runs."""
+    logger = logging.getLogger("medusa_zoo")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def main(argv: list[str] | None = None, *, legacy: str | None = None) -> int:
@@ -52,6 +66,7 @@ def main(argv: list[str] | None = None, *, legacy: str | None = None) -> int:
         prog = "medusa-zoo" if Path(sys.argv[0]).name == "medusa-zoo" else "python -m medusa_zoo"
         shown = argv
     args = build_parser(prog).parse_args(argv)
+    _show_library_messages()
     args.command_line = f"{prog} {shlex.join(shown)}".rstrip()
     try:
         return int(args.handler(args) or 0)

@@ -46,7 +46,9 @@ class BinaryTask(Task):
         return torch.sigmoid(logits[:, 0].float())
 
     def colorize(self, prediction: torch.Tensor) -> np.ndarray:
-        grey = (prediction.cpu().float().numpy() * 255).clip(0, 255).astype(np.uint8)
+        """Probability 0 is black, 1 is white, linearly in between; NaN pixels are mid grey (±inf clip)."""
+        probability = prediction.cpu().float().numpy()
+        grey = (np.nan_to_num(probability, nan=0.5) * 255).clip(0, 255).round().astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
 
     def valid_mask(self, target: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ from ..errors import DatasetError
 from ..labels import squeeze_channel, valid_depth, valid_normals
 from ..metrics import DepthMeter, NormalsMeter
 from .base import BUILTIN_TASKS, Baseline, Task, register_kind
-from .colour import apply_colormap
+from .colour_scale import NON_FINITE, colour_scalar, depth_range
 
 
 @register_kind
@@ -44,10 +44,10 @@ class DepthTask(Task):
         return logits[:, 0].float().clamp(min=0)
 
     def colorize(self, prediction: torch.Tensor) -> np.ndarray:
+        """Near is dark blue, far is yellow (viridis-like), from 0 m to the 99th percentile of the finite
+        depths (``colour_scale.depth_range``; farther is clipped to yellow); NaN / ±inf pixels are grey."""
         depth = prediction.cpu().float().numpy()
-        valid = depth[depth > 0]
-        top = float(np.percentile(valid, 99)) if valid.size else 1.0
-        return apply_colormap(depth / max(top, 1e-6))
+        return colour_scalar(depth, *depth_range(depth))
 
     def valid_mask(self, target: torch.Tensor) -> torch.Tensor:
         return valid_depth(squeeze_channel(target))
@@ -90,8 +90,15 @@ class NormalsTask(Task):
         return F.normalize(logits.float(), dim=1)
 
     def colorize(self, prediction: torch.Tensor) -> np.ndarray:
-        rgb = (prediction.cpu().float().permute(1, 2, 0).numpy() + 1.0) * 127.5
-        return rgb.clip(0, 255).astype(np.uint8)
+        """Each component in [-1, 1] to a channel in [0, 255]: red = x (right), green = y (up), blue = z
+        (towards the camera). A wall facing the camera is lavender (128, 128, 255), a floor light green
+        (128, 255, 128); a pixel with a NaN / ±inf component is grey."""
+        normals = prediction.cpu().float().permute(1, 2, 0).numpy()
+        finite = np.isfinite(normals).all(axis=2)
+        rgb = (np.where(finite[..., None], normals, 0.0) + 1.0) * 127.5
+        picture = rgb.clip(0, 255).round().astype(np.uint8)
+        picture[~finite] = NON_FINITE
+        return picture
 
     def valid_mask(self, target: torch.Tensor) -> torch.Tensor:
         return valid_normals(target)

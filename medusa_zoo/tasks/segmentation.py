@@ -64,6 +64,8 @@ class SegmentationTask(Task):
         return logits.argmax(dim=1)
 
     def colorize(self, prediction: torch.Tensor) -> np.ndarray:
+        """Class ``k`` in the PASCAL VOC palette colour ``label_palette(256)[k]``: class 0 black, 1 dark red,
+        2 dark green, 3 olive...; ``medusa_zoo.pictures`` draws the legend of class names and colours."""
         palette = label_palette(256)
         return palette[prediction.cpu().numpy().astype(np.uint8)]
 
