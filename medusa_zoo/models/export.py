@@ -14,11 +14,10 @@ sizes divisible by its own stride, where that padding is a constant: the exporte
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import copy
 
 import torch
 import torch.nn.functional as F
