@@ -22,8 +22,8 @@ from pathlib import Path
 
 from ..errors import MedusaZooError
 
-COMMANDS = ("predict", "explain", "list", "info", "embed", "train", "evaluate", "trivial", "results", "report",
-            "register", "ufl", "export", "benchmark")
+COMMANDS = ("predict", "explain", "list", "info", "embed", "finetune", "train", "evaluate", "trivial", "results", "report",
+            "register", "ufl", "export", "benchmark", "examples")
 """Subcommands, each a module of this package with ``HELP``, ``add_arguments(parser)`` and ``run(args)``."""
 MODULE_OF = {"list": "list_models"}
 """Commands whose module has another name (``list`` would shadow the built-in in this package)."""

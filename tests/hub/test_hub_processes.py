@@ -99,6 +99,7 @@ def build_wheel_with_bundled_checkpoint(tmp_path: Path) -> tuple[Path, str, str]
     shutil.copytree(ROOT / "medusa_zoo", project / "medusa_zoo", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, project / name)
+    shutil.copytree(ROOT / "examples", project / "examples", ignore=shutil.ignore_patterns("__pycache__"))  # scripts ship, not pictures
     model = tiny(11)
     name = "stl_regnetx002.bundledtest"
     bundled = project / "medusa_zoo" / "bundled" / name
@@ -120,6 +121,8 @@ def test_an_installed_wheel_loads_its_bundled_checkpoint_with_the_network_off(tm
     assert wheel.stat().st_size < 60e6, f"the wheel is {wheel.stat().st_size / 1e6:.1f} MB; keep it under 60 MB"
     assert "medusa_zoo/checkpoints.json" in members
     assert f"medusa_zoo/bundled/{name}/model.safetensors" in members
+    shipped = sorted(m for m in members if m.startswith("medusa_zoo/examples/"))
+    assert "medusa_zoo/examples/quickstart.py" in shipped and all(m.endswith(".py") for m in shipped), shipped
     venv = tmp_path / "fresh"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
     python = venv / "bin" / "python"
