@@ -7,19 +7,23 @@ per-task HRNet head aggregating the four distilled scales. The modules couple th
 adding or removing a task changes every one of them. A task *attached* after training
 (``attached``; see :class:`~medusa_zoo.heads.decoder.CoupledDecoder`) gets its own refinement,
 initial prediction, FPM gate, distillation adapters (from every joint task) and HRNet head;
-the FPMs' shared mask and reduction stay those of the joint tasks.
+the FPMs' shared mask and reduction stay those of the joint tasks. *Auxiliary* tasks
+(``auxiliary``) are supervised inside the decoder only, as the reference code's NYUD setting
+trains normals and edges: see :class:`MTINetDecoder`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
 
+from ..errors import IncompatibleConfigError
 from .blocks import BasicBlock, SEBlock, basic_blocks, resize_to
 from .decoder import CoupledDecoder, DecoderOutput, require_several_tasks
 from .hrnet_head import HRNetHead
+from .options import check_auxiliary
 
 
 class FeaturePropagation(nn.Module):
@@ -89,29 +93,55 @@ class MultiModalDistillation(nn.Module):
         features from ``sources`` (default: ``features``)."""
         sources = features if sources is None else sources
         out = {}
-        for t in features:
+        for t, own in features.items():
             messages = [self.adapters[f"{t}__from__{a}"](sources[a]) for a in self.tasks if a != t]
-            out[t] = features[t] + torch.stack(messages).sum(dim=0)
+            out[t] = own + torch.stack(messages).sum(dim=0)
         return out
 
 
 class MTINetDecoder(CoupledDecoder):
-    """The joint MTI-Net decoder over all tasks (needs at least two jointly trained ones)."""
+    """The joint MTI-Net decoder over all tasks (needs at least two, jointly trained or auxiliary).
 
-    def __init__(self, channels: Sequence[int], out_channels: dict[str, int], attached: Sequence[str] = ()) -> None:
+    ``auxiliary`` maps auxiliary task names to their output channels (the reference code's NYUD
+    setting: semseg + depth with normals and edges as auxiliary tasks). An auxiliary task gets
+    the per-scale refinement and deep-supervised initial prediction, takes part in every FPM
+    and is a source of the distillation, but receives no distillation, has no HRNet head and no
+    final output: it is not one of :attr:`tasks` and never in the logits. Its per-scale
+    predictions are in the deep-supervision outputs when every task is requested
+    (``tasks=None``, as in training), so a loss can train it.
+    """
+
+    def __init__(
+        self,
+        channels: Sequence[int],
+        out_channels: dict[str, int],
+        attached: Sequence[str] = (),
+        auxiliary: Mapping[str, int] | None = None,
+    ) -> None:
         super().__init__(out_channels, attached)
-        require_several_tasks("MTI-Net", {t: out_channels[t] for t in self.joint})
+        self.auxiliary = check_auxiliary({} if auxiliary is None else auxiliary)
+        overlap = [t for t in self.auxiliary if t in out_channels]
+        if overlap:
+            raise IncompatibleConfigError(
+                f"auxiliary task(s) {overlap} are also among the tasks {list(out_channels)}; a task is either "
+                "auxiliary (supervised inside the decoder only) or has a final output: list it once"
+            )
+        require_several_tasks("MTI-Net", {**{t: out_channels[t] for t in self.joint}, **self.auxiliary})
         self.channels = list(channels)
+        sources = [*self.joint, *self.auxiliary]
         levels = range(len(channels))
         self.refine = nn.ModuleList(nn.ModuleDict() for _ in levels)
         self.initial = nn.ModuleList(nn.ModuleDict() for _ in levels)
-        self.propagate = nn.ModuleList(FeaturePropagation(self.joint, channels[s], receivers=()) for s in levels if s > 0)
-        self.distill = nn.ModuleList(MultiModalDistillation(self.joint, channels[s], receivers=()) for s in levels)
+        self.propagate = nn.ModuleList(FeaturePropagation(sources, channels[s], receivers=()) for s in levels if s > 0)
+        self.distill = nn.ModuleList(MultiModalDistillation(sources, channels[s], receivers=()) for s in levels)
         self.aggregate = nn.ModuleDict()
         for t, k in out_channels.items():
             self.build_task(t, k)
+        for t, k in self.auxiliary.items():  # after the main tasks: without auxiliary tasks, the same initialisation
+            self.build_scales(t, k)
 
-    def build_task(self, name: str, out_channels: int) -> None:
+    def build_scales(self, name: str, out_channels: int) -> None:
+        """The per-scale modules of ``name``: refinement, initial prediction and FPM gate."""
         channels, coarsest = self.channels, len(self.channels) - 1
         for s in range(len(channels)):
             extra = channels[s + 1] if s < coarsest else 0
@@ -119,9 +149,20 @@ class MTINetDecoder(CoupledDecoder):
             self.initial[s][name] = nn.Conv2d(channels[s], out_channels, 1)
         for fpm in self.propagate:
             fpm.gates[name] = SEBlock(fpm.channels)
+
+    def build_task(self, name: str, out_channels: int) -> None:
+        self.build_scales(name, out_channels)
         for distill in self.distill:
             distill.add_receiver(name)
-        self.aggregate[name] = HRNetHead(channels, out_channels)
+        self.aggregate[name] = HRNetHead(self.channels, out_channels)
+
+    def add_task(self, name: str, out_channels: int) -> None:
+        if name in self.auxiliary:
+            raise IncompatibleConfigError(
+                f"{name!r} is an auxiliary task of this MTI-Net (supervised inside its decoder, without a final "
+                "output); a new task needs another name"
+            )
+        super().add_task(name, out_channels)
 
     def task_slots(self, name: str) -> list[tuple[nn.ModuleDict, str]]:
         slots = [(self.refine[s], name) for s in range(len(self.channels))]
@@ -132,11 +173,12 @@ class MTINetDecoder(CoupledDecoder):
 
     def forward(self, features: Sequence[torch.Tensor], tasks: Sequence[str] | None = None) -> DecoderOutput:
         run = self.needed(tasks)
+        active = [*run, *self.auxiliary]  # the auxiliary tasks feed the FPMs and the distillation
         num = len(features)
         task_features: list[dict[str, torch.Tensor]] = [{} for _ in range(num)]
         propagated: dict[str, torch.Tensor] | None = None
         for s in reversed(range(num)):  # coarse to fine
-            for t in run:
+            for t in active:
                 x = features[s]
                 if propagated is not None:
                     x = torch.cat([x, resize_to(propagated[t], x.shape[-2:])], dim=1)
@@ -144,7 +186,8 @@ class MTINetDecoder(CoupledDecoder):
             if s > 0:
                 propagated = self.propagate[s - 1](task_features[s])
         out = run if tasks is None else [t for t in run if t in set(tasks)]
-        deep = {t: [self.initial[s][t](task_features[s][t]) for s in range(num)] for t in out}
+        supervised = [*out, *self.auxiliary] if tasks is None else out
+        deep = {t: [self.initial[s][t](task_features[s][t]) for s in range(num)] for t in supervised}
         distilled = [self.distill[s]({t: task_features[s][t] for t in out}, task_features[s]) for s in range(num)]
         logits = {t: self.aggregate[t]([distilled[s][t] for s in range(num)])[0] for t in out}
         return logits, deep

@@ -18,6 +18,8 @@ from .medusa import MASK_TYPES
 MAX_REFINE_BLOCKS = 64
 MAX_WIDTH = 4096
 MAX_ATTACHED = 64
+MAX_AUXILIARY = 64
+MAX_AUXILIARY_CHANNELS = 4096  # as a task's output channels (tasks.MAX_CLASSES; heads may not import tasks)
 
 
 def _mask(value: Any) -> None:
@@ -40,12 +42,27 @@ def _attached(value: Any) -> None:
         )
 
 
+def check_auxiliary(value: Any) -> dict[str, int]:
+    """``value`` as ``{task name: output channels}``: a JSON object of at most :data:`MAX_AUXILIARY`
+    non-empty names, each with a bounded positive integer; else :class:`IncompatibleConfigError`."""
+    if not isinstance(value, Mapping) or len(value) > MAX_AUXILIARY or not all(isinstance(t, str) and t for t in value):
+        raise IncompatibleConfigError(
+            f"head option 'auxiliary' must map at most {MAX_AUXILIARY} task names to their output channels "
+            f'(e.g. {{"normals": 3, "edge": 1}}), got {show(value)}'
+        )
+    return {
+        t: bounded_int(k, f"head option 'auxiliary': the output channels of {t!r}", 1, MAX_AUXILIARY_CHANNELS)
+        for t, k in value.items()
+    }
+
+
 OPTION_CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "mask": _mask,
     "refine_blocks": lambda v: bounded_int(v, "head option 'refine_blocks'", 0, MAX_REFINE_BLOCKS),
     "scale_attention": _flag("scale_attention"),
     "width": lambda v: bounded_int(v, "head option 'width'", 1, MAX_WIDTH),
     "attached": _attached,
+    "auxiliary": check_auxiliary,
 }
 """Every head option of every registered head type, by name (a head's options are a subset)."""
 

@@ -24,14 +24,15 @@ from tqdm.auto import tqdm
 from ..data import train_transforms
 from ..devices import resolve_device
 from ..errors import MedusaZooError, RecipeError, TrainingError
+from ..heads import HEADS
 from ..models.network import MultiTaskNet
 from ..models.zoo import ARCHITECTURES
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
-from .run_lock import RunLock
 from .data import StreamBatches, StreamSamples, build_dataset, collate, dataset_tasks, evaluation_loader
 from .evaluation import Results, evaluate
 from .optimization import Optimization, Schedule
 from .recipe import Recipe
+from .run_lock import RunLock
 
 
 @dataclass
@@ -64,19 +65,43 @@ def run_name(arch: str, tasks: list[str] | None, recipe: Recipe) -> str:
 
 
 def build_for_recipe(recipe: Recipe, arch: str, tasks: list[str] | None = None) -> MultiTaskNet:
-    """The untrained network of ``arch`` for the recipe's dataset and tasks, seeded by the recipe."""
+    """The untrained network of ``arch`` for the recipe's dataset and tasks, seeded by the recipe.
+
+    The recipe's ``auxiliary_tasks`` become the head's ``auxiliary`` option (MTI-Net only).
+    """
     if arch not in recipe.architectures:
         raise RecipeError(f"recipe {recipe.name!r} trains {list(recipe.architectures)}, not {arch!r}")
     row = ARCHITECTURES.get(arch)
     names = list(tasks) if tasks is not None else list(recipe.tasks)
+    options = _auxiliary_option(recipe, arch, names)
     single = row.head == "stl"
     if single and len(names) != 1:
         raise RecipeError(f"{arch} is single-task: choose one task with --task (one of {list(recipe.tasks)})")
-    config = row.config(list(dataset_tasks(recipe.dataset, names)))
+    config = row.config(list(dataset_tasks(recipe.dataset, names)), **options)
     size = recipe.eval_size or recipe.train_size
     config = dataclasses.replace(config, preprocessing=dataclasses.replace(config.preprocessing, input_size=size))
     torch.manual_seed(recipe.seed)
     return MultiTaskNet(config, backbone_weights=recipe.backbone_weights)
+
+
+def _auxiliary_option(recipe: Recipe, arch: str, names: list[str]) -> dict[str, Any]:
+    """The head option that gives ``arch`` the recipe's auxiliary tasks (none without them)."""
+    aux = list(recipe.auxiliary_tasks)
+    if not aux:
+        return {}
+    head = ARCHITECTURES.get(arch).head
+    if "auxiliary" not in HEADS.get(head).option_names():
+        takers = [h for h in HEADS.names() if "auxiliary" in HEADS.get(h).option_names()]
+        raise RecipeError(
+            f"recipe {recipe.name!r} has auxiliary_tasks {aux}, which {arch} (head {head!r}) cannot take: only MTI-Net "
+            f"supervises auxiliary tasks inside its decoder (head {', '.join(map(repr, takers))}); train an MTI-Net "
+            "architecture with this recipe, or use a recipe without auxiliary_tasks"
+        )
+    overlap = [t for t in names if t in aux]
+    if overlap:
+        raise RecipeError(f"task(s) {overlap} are auxiliary tasks of recipe {recipe.name!r}; choose among its tasks "
+                          f"{list(recipe.tasks)}")
+    return {"auxiliary": {t.name: t.out_channels for t in dataset_tasks(recipe.dataset, aux)}}
 
 
 def _init_distributed(device: str) -> tuple[_Dist, torch.device]:
@@ -206,6 +231,8 @@ class _Session:
             torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // local))
         self.model = build_for_recipe(recipe, arch, tasks)
         self.names = list(self.model.tasks)
+        # supervised inside the decoder only: loaded and trained, never evaluated
+        self.auxiliary = {t.name: t for t in dataset_tasks(recipe.dataset, recipe.auxiliary_tasks)}
         self.run_dir = Path(out) if out is not None else Path("runs") / recipe.name / run_name(arch, tasks, recipe)
         self.lock: AbstractContextManager = nullcontext()
         if self.ranks.main:  # every rank writes through rank 0: it alone holds the folder's lock
@@ -247,7 +274,7 @@ class _Session:
     def loader(self, start: int) -> torch.utils.data.DataLoader:
         """This rank's endless batches from step ``start`` on."""
         recipe = self.recipe
-        data = build_dataset(recipe.dataset, "train", self.names, dict(recipe.data))
+        data = build_dataset(recipe.dataset, "train", [*self.names, *self.auxiliary], dict(recipe.data))
         transform = train_transforms(recipe.dataset, recipe.train_size, crop=recipe.crop,
                                      preprocessing=self.model.config.preprocessing)
         batches = StreamBatches(len(data), recipe.batch_size, recipe.seed, start, self.ranks.rank, self.ranks.world)
@@ -257,8 +284,8 @@ class _Session:
         )
 
     def step(self, net: torch.nn.Module, batch: dict, number: int) -> tuple[dict[str, torch.Tensor], float]:
-        """One optimiser step on ``batch``: (weighted loss per task, the learning rate used)."""
-        return self.optimization.step(net, batch, self.model.tasks, number)
+        """One optimiser step on ``batch``: (weighted loss per task, auxiliary ones included; the learning rate used)."""
+        return self.optimization.step(net, batch, {**self.model.tasks, **self.auxiliary}, number)
 
     def save(self, step: int) -> None:
         """Checkpoint after ``step`` steps (rank 0 writes; every rank waits for it)."""

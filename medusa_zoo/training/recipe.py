@@ -38,7 +38,9 @@ class Recipe:
     ``eval_size`` is the evaluation size. ``backbone_weights`` names the backbone's initial
     weights (``"imagenet"``; None: random, see :mod:`medusa_zoo.backbones.weights`). ``schedule`` is poly(``power``) decay to 0 after a
     linear ``warmup`` of that many steps. ``amp`` applies on CUDA only; ``channels_last`` (the memory
-    format of weights and images) on CPU and CUDA.
+    format of weights and images) on CPU and CUDA. ``auxiliary_tasks`` (tasks of the dataset, not
+    in ``tasks``) are supervised inside the decoder only, with their ``loss_weights`` and deep
+    supervision, and have no final output (MTI-Net's NYUD setting; only MTI-Net takes them).
     """
 
     name: str
@@ -69,6 +71,7 @@ class Recipe:
     amp: str | None = "bf16"
     channels_last: bool = True
     description: str = ""
+    auxiliary_tasks: tuple[str, ...] = ()  # last: positional construction keeps its meaning
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -92,6 +95,8 @@ class Recipe:
                 out[key] = list(value)
         out["loss_weights"] = dict(self.loss_weights)
         out["data"] = dict(self.data)
+        if not self.auxiliary_tasks:  # omitted when empty: recipes (and checkpoints) from before it compare equal
+            del out["auxiliary_tasks"]
         return {"format": RECIPE_FORMAT, **out}
 
 
@@ -119,6 +124,7 @@ def _problems(recipe: Recipe) -> list[str]:
         problems.append("architectures must name at least one registry architecture")
     if not recipe.tasks:
         problems.append("tasks must name at least one task")
+    problems += _auxiliary_problems(recipe)
     problems += _number_problems(recipe) + _section_problems(recipe) + _size_problems(recipe)
     if recipe.optimizer not in ("adam", "adamw", "sgd"):
         problems.append(f"optimizer must be 'adam', 'adamw' or 'sgd', got {recipe.optimizer!r}")
@@ -128,6 +134,33 @@ def _problems(recipe: Recipe) -> list[str]:
         problems.append(f"amp must be one of {AMP_MODES}, got {show(recipe.amp)}")
     problems += [f"{k} must be true or false, got {show(getattr(recipe, k))}"
                  for k in ("deep_supervision", "channels_last") if not isinstance(getattr(recipe, k), bool)]
+    return problems
+
+
+def _auxiliary_problems(recipe: Recipe) -> list[str]:
+    """auxiliary_tasks: distinct tasks of the dataset, none of them in tasks, trained by deep supervision."""
+    aux = recipe.auxiliary_tasks
+    if isinstance(aux, str) or not isinstance(aux, (list, tuple)) or not all(isinstance(t, str) for t in aux):
+        return [f"auxiliary_tasks must be a list of task names, got {show(aux)}"]
+    if not aux:
+        return []
+    problems = []
+    if recipe.dataset in DATASETS:
+        known = dataset_spec(recipe.dataset).task_names
+        unknown = [t for t in aux if t not in known]
+        if unknown:
+            problems.append(f"auxiliary_tasks name task(s) {unknown} that dataset {recipe.dataset!r} does not have; "
+                            f"its tasks are {list(known)}" + _did_you_mean(unknown[0], known))
+    overlap = [t for t in aux if t in recipe.tasks]
+    if overlap:
+        problems.append(f"auxiliary_tasks {overlap} are also in tasks {list(recipe.tasks)}: a task either has a final "
+                        "output (tasks) or is supervised inside the decoder only (auxiliary_tasks); list it once")
+    repeated = sorted({t for t in aux if list(aux).count(t) > 1})
+    if repeated:
+        problems.append(f"auxiliary_tasks name {repeated} more than once")
+    if recipe.deep_supervision is False:
+        problems.append("auxiliary_tasks are trained through deep supervision only: set deep_supervision to true "
+                        "(or drop auxiliary_tasks)")
     return problems
 
 
@@ -156,10 +189,12 @@ def _section_problems(recipe: Recipe) -> list[str]:
                 if not isinstance(getattr(recipe, k), Mapping)]
     if problems:
         return problems
-    unknown = sorted(set(recipe.loss_weights) - set(recipe.tasks))
+    aux = list(recipe.auxiliary_tasks) if isinstance(recipe.auxiliary_tasks, (list, tuple)) else []
+    unknown = sorted(set(recipe.loss_weights) - set(recipe.tasks) - set(aux))
     if unknown:
-        problems.append(f"loss_weights name task(s) {unknown} that are not in tasks {list(recipe.tasks)}"
-                        + _did_you_mean(unknown[0], recipe.tasks))
+        also = f" or auxiliary_tasks {aux}" if aux else ""
+        problems.append(f"loss_weights name task(s) {unknown} that are not in tasks {list(recipe.tasks)}{also}"
+                        + _did_you_mean(unknown[0], [*recipe.tasks, *aux]))
     for task, weight in recipe.loss_weights.items():
         fine = isinstance(weight, (int, float)) and not isinstance(weight, bool) and math.isfinite(weight)
         if not (fine and 0 <= weight <= MAX_LOSS_WEIGHT):
@@ -227,7 +262,9 @@ def recipe_from_dict(raw: Mapping[str, Any], source: str = "recipe") -> Recipe:
     missing = sorted(f.name for f in fields(Recipe) if f.name in ("name", "dataset", "architectures", "tasks", "steps") and f.name not in body)
     if missing:
         raise RecipeError(f"{source}: missing required field(s) {missing}")
-    for key in ("architectures", "tasks"):
+    for key in ("architectures", "tasks", "auxiliary_tasks"):
+        if key not in body:  # auxiliary_tasks is optional
+            continue
         if isinstance(body[key], str) or not isinstance(body[key], (list, tuple)):
             raise RecipeError(f"{source}: {key} must be a list of names, got {show(body[key])}")
         if not all(isinstance(v, str) for v in body[key]) or len(body[key]) > 64:
