@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 from .cli import main as _main
-from .training.ufl_report import PAPER_CLAIM, markdown, read_ufl, summarise
+from .training.ufl_report import PAPER_CLAIM, markdown, read_ufl
+from .training.ufl_stats import summarise
 
 __all__ = ["PAPER_CLAIM", "main", "markdown", "read_ufl", "summarise"]
 

@@ -50,21 +50,31 @@ def setting_costs(setting: Setting, backbone: str = "hrnet18") -> dict[str, Cost
     return costs
 
 
-def markdown_table(backbone: str = "hrnet18") -> str:
-    """The efficiency table as Markdown, one row per setting and head type."""
-    lines = [
-        "| setting | input | model | params (M) | GMACs | vs MTI-Net (params / MACs) |",
-        "|---|---|---|---|---|---|",
-    ]
+def run(backbone: str = "hrnet18") -> dict:
+    """The counts as a results document: one row per setting and head type."""
+    rows = []
     for setting in SETTINGS:
         costs = setting_costs(setting, backbone)
         ref = costs["mtinet"]
         for head, cost in costs.items():
-            ratio = f"{cost.params / ref.params:.2f} / {cost.flops / ref.flops:.2f}"
-            size = "x".join(map(str, setting.input_size))
-            lines.append(
-                f"| {setting.name} | {size} | {head}_{backbone} | {cost.params / 1e6:.2f} | {cost.gmacs:.1f} | {ratio} |"
-            )
+            rows.append({
+                "setting": setting.name, "input": list(setting.input_size), "model": f"{head}_{backbone}",
+                "params": cost.params, "params_m": cost.params / 1e6, "gmacs": cost.gmacs,
+                "params_vs_mtinet": cost.params / ref.params, "macs_vs_mtinet": cost.flops / ref.flops,
+            })
+    return {"kind": "efficiency", "backbone": backbone, "rows": rows}
+
+
+def markdown_table(backbone: str = "hrnet18", document: dict | None = None) -> str:
+    """The efficiency table as Markdown, one row per setting and head type (of ``document`` when given)."""
+    lines = [
+        "| setting | input | model | params (M) | GMACs | vs MTI-Net (params / MACs) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in (document or run(backbone))["rows"]:
+        ratio = f"{row['params_vs_mtinet']:.2f} / {row['macs_vs_mtinet']:.2f}"
+        size = "x".join(map(str, row["input"]))
+        lines.append(f"| {row['setting']} | {size} | {row['model']} | {row['params_m']:.2f} | {row['gmacs']:.1f} | {ratio} |")
     return "\n".join(lines)
 
 

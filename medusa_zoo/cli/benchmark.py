@@ -58,8 +58,14 @@ def run(args: argparse.Namespace) -> int:
         return _measured(args)
     if args.which == "efficiency":
         from ..benchmarks.efficiency import markdown_table
+        from ..benchmarks.efficiency import run as count
 
-        print(markdown_table(args.backbone))
+        document = count(args.backbone)
+        print(markdown_table(document=document))
+        if args.out:
+            from ..training.results import write_results
+
+            write_results(args.out, {**document, "command": args.command_line})
         print("\nstl = one network per task, summed. GMACs: batch 1, convolutions and matmuls only.")
         return 0
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):

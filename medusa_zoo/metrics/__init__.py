@@ -16,23 +16,25 @@ from .edge import BSDS_TOLERANCE, DEFAULT_EDGE_THRESHOLDS, PASCAL_TOLERANCE, Edg
 from .factory import meter_for
 from .normals import NormalsMeter
 from .regression import RegressionMeter
-from .saliency import DEFAULT_SALIENCY_THRESHOLDS, SaliencyMeter
+from .saliency import DEFAULT_SALIENCY_THRESHOLDS, REFERENCE_SALIENCY_THRESHOLDS, SALIENCY_PROTOCOLS, SaliencyMeter
 from .segmentation import SegmentationMeter
 
 __all__ = [
+    "BSDS_TOLERANCE",
+    "DEFAULT_EDGE_THRESHOLDS",
+    "DEFAULT_SALIENCY_THRESHOLDS",
     "IGNORE_VALUE",
+    "PASCAL_TOLERANCE",
+    "REFERENCE_SALIENCY_THRESHOLDS",
+    "SALIENCY_PROTOCOLS",
+    "DepthMeter",
+    "EdgeMeter",
     "Meter",
+    "NormalsMeter",
+    "RegressionMeter",
+    "SaliencyMeter",
+    "SegmentationMeter",
     "delta_m",
     "delta_m_from_meters",
     "meter_for",
-    "SegmentationMeter",
-    "DepthMeter",
-    "NormalsMeter",
-    "SaliencyMeter",
-    "RegressionMeter",
-    "EdgeMeter",
-    "DEFAULT_EDGE_THRESHOLDS",
-    "DEFAULT_SALIENCY_THRESHOLDS",
-    "BSDS_TOLERANCE",
-    "PASCAL_TOLERANCE",
 ]

@@ -15,6 +15,15 @@ from .base import Meter, check_same_shape, squeeze_target, to_float64
 DEFAULT_SALIENCY_THRESHOLDS = tuple(np.round(np.arange(1, 100) * 0.01, 2).tolist())
 """0.01, 0.02, ..., 0.99."""
 
+REFERENCE_SALIENCY_THRESHOLDS = tuple(np.linspace(0.2, 0.9, 15).tolist())
+"""The ASTMT / MTI-Net reference ``eval_sal`` grid: 15 thresholds from 0.2 to 0.9."""
+
+SALIENCY_PROTOCOLS = {
+    "pooled": "pooled over the dataset, 99 thresholds 0.01..0.99, maxF with beta^2 = 0.3 (this package's default)",
+    "reference": "per image then averaged, 15 thresholds 0.2..0.9, maxF with beta = 1 (the MTI-Net reference eval_sal)",
+}
+"""The saliency protocols :meth:`SaliencyMeter.protocol` builds, by name, with one line each."""
+
 
 def check_thresholds(thresholds: Sequence[float], what: str) -> torch.Tensor:
     """Strictly increasing thresholds in (0, 1] as a float64 tensor, else a typed error."""
@@ -66,6 +75,15 @@ class SaliencyMeter(Meter):
         self.beta_sq = beta_sq
         self.per_image = per_image
         super().__init__()
+
+    @classmethod
+    def protocol(cls, name: str) -> SaliencyMeter:
+        """A fresh meter of a named protocol (:data:`SALIENCY_PROTOCOLS`): ``"pooled"`` or ``"reference"``."""
+        if name == "pooled":
+            return cls()
+        if name == "reference":
+            return cls(REFERENCE_SALIENCY_THRESHOLDS, beta_sq=1.0, per_image=True)
+        raise IncompatibleConfigError(f"unknown saliency protocol {name!r}; choose one of {sorted(SALIENCY_PROTOCOLS)}")
 
     def reset(self) -> None:
         """Forget everything accumulated so far."""

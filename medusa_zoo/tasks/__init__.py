@@ -24,7 +24,7 @@ from .base import (
     task_from_config,
     unregister_kind,
 )
-from .binary import BinaryTask, EdgeTask, EmptyMap, SaliencyTask
+from .binary import AllPositiveMap, BinaryTask, EdgeTask, SaliencyTask
 from .geometry import DepthTask, MeanDepth, MeanDirection, NormalsTask
 from .regression import ChannelMean, RegressionTask
 from .segmentation import HUMAN_PART_LABELS, NYUD_LABELS, PASCAL_LABELS, MajorityClass, SegmentationTask
@@ -37,12 +37,12 @@ __all__ = [
     "NYUD_LABELS",
     "PASCAL_LABELS",
     "TASK_KINDS",
+    "AllPositiveMap",
     "Baseline",
     "BinaryTask",
     "ChannelMean",
     "DepthTask",
     "EdgeTask",
-    "EmptyMap",
     "MajorityClass",
     "MeanDepth",
     "MeanDirection",

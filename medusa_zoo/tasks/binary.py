@@ -23,7 +23,7 @@ class BinaryTask(Task):
     The positive pixels' loss is weighted by ``w`` and the negatives' by ``1 - w``, where
     ``w`` is ``pos_weight`` when set, else the fraction of negative labels in the batch
     (HED-style balancing, as in the MTI-Net reference code). Pixels holding the ignore label
-    are skipped. Prediction: (H, W) float32 probabilities. Baseline: the empty map.
+    are skipped. Prediction: (H, W) float32 probabilities. Baseline: the all-positive map.
     """
 
     fixed_channels = 1
@@ -57,8 +57,8 @@ class BinaryTask(Task):
     def meter(self, **options: Any) -> Meter:
         raise NotImplementedError
 
-    def baseline(self, statistic: Mapping[str, Any] | None = None) -> EmptyMap:
-        return EmptyMap(self, statistic)
+    def baseline(self, statistic: Mapping[str, Any] | None = None) -> AllPositiveMap:
+        return AllPositiveMap(self, statistic)
 
     def example_target(self, batch: int, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
         return (torch.rand(batch, *size, generator=generator) > 0.8).float()
@@ -87,12 +87,14 @@ class SaliencyTask(BinaryTask):
         return SaliencyMeter(**options)
 
 
-class EmptyMap(Baseline):
-    """Probability 0 everywhere, the "empty" map: nothing is an edge, nothing is salient.
+class AllPositiveMap(Baseline):
+    """Probability 1 everywhere: the best constant map for maxF, max IoU and odsF.
 
-    Nothing is fitted for the prediction itself: an empty map is the natural trivial answer
-    for sparse binary maps, and a constant probability cannot rank pixels anyway. The train
-    ``positive_fraction`` (target >= 0.5 among labelled pixels) is recorded for reference only.
+    Every metric of these tasks takes its maximum over thresholds, so a constant map is either
+    all positive or all negative at each threshold: its best score is that of the all-positive
+    map (everything is an edge, everything is salient), which is never below the empty map's 0.
+    Nothing is fitted for the prediction itself; the train ``positive_fraction`` (target >= 0.5
+    among labelled pixels) is recorded for reference.
     """
 
     def __init__(self, task: Task, statistic: Mapping[str, Any] | None = None) -> None:
@@ -107,14 +109,14 @@ class EmptyMap(Baseline):
 
     def statistic(self) -> dict[str, Any]:
         fraction = self.positive / self.labelled if self.labelled else math.nan
-        return {"probability": 0.0, "positive_fraction": fraction, "pixels": self.labelled}
+        return {"probability": 1.0, "positive_fraction": fraction, "pixels": self.labelled}
 
     def constant(self, batch: int, size: tuple[int, int]) -> torch.Tensor:
         return torch.full((batch, *size), float(self.fitted["probability"]), dtype=torch.float32)  # type: ignore[index]
 
     def describe(self) -> str:
         stat = self.fitted or {}
-        return f"empty (p = {stat['probability']:g}; train positives {100 * stat['positive_fraction']:.2f}%)"
+        return f"all positive (p = {stat['probability']:g}; train positives {100 * stat['positive_fraction']:.2f}%)"
 
 
 BUILTIN_TASKS.register("edge", EdgeTask("edge", 1))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -35,15 +35,18 @@ def evaluate(
     tasks: Sequence[str] | None = None,
     progress: bool = False,
     amp: torch.dtype | None = None,
+    meters: Mapping[str, Meter] | None = None,
 ) -> Results:
     """Metrics of ``model`` (a :class:`~medusa_zoo.MultiTaskNet`) per task over ``loader``.
 
     ``loader`` yields normalised batches (``eval_transforms``). Images are padded to the
     backbone's stride and predictions cropped back, so any size works. Returns
-    ``{task: {metric: value}}`` with each meter's dataset-level statistics.
+    ``{task: {metric: value}}`` with each meter's dataset-level statistics. ``meters`` (fresh
+    ones, keyed by task) replace the dataset's conventions for those tasks, e.g.
+    ``{"saliency": SaliencyMeter.reference()}``.
     """
     chosen = [model.tasks[name] for name in (tasks or list(model.tasks))]
-    meters = task_meters(chosen, dataset)
+    meters = {**task_meters(chosen, dataset), **(meters or {})}
     stride = model.feature_info.max_stride
     was_training = model.training
     model.eval()
@@ -80,14 +83,17 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``dataset:split`` (first ``images`` samples) -> results document.
 
-    The document has ``dataset``, ``split``, ``images``, ``values`` and ``delta_m`` (None with
-    ``delta_m_note`` saying why when no matching single-task reference ships).
+    The document has ``dataset``, ``split``, ``images``, ``values``, ``parameters`` (``total`` and
+    ``backbone``) and ``delta_m`` (None with ``delta_m_note`` saying why when no matching
+    single-task reference ships).
     """
     loader = evaluation_loader(dataset, split, list(model.tasks), options, images, size, model.config.preprocessing,
                                batch_size, num_workers)
     values = evaluate(model, loader, dataset, progress=progress)
     count = len(loader.dataset)  # type: ignore[arg-type]
     result: dict[str, Any] = {"dataset": dataset, "split": split, "images": count, "values": values}
+    result["parameters"] = {"total": sum(p.numel() for p in model.parameters()),
+                            "backbone": sum(p.numel() for p in model.backbone.parameters())}
     arch = model.config.arch
     result["delta_m"], result["delta_m_note"] = None, "the model is not a registered architecture"
     if arch in ARCHITECTURES:

@@ -4,8 +4,8 @@
 
 Reads ``medusa_zoo/results/<family>.{trivial,stl,mtl,padnet,mtinet,medusa}.json`` (and the ablations
 ``medusa-scratch``, ``medusa-photos`` where they exist) and the bundled
-checkpoints' manifest entries; prints one row per model with each task's headline metrics and
-Δm against the family's STL results. MODEL_CARD.md and README.md paste its output.
+checkpoints' manifest entries; prints one row per model with its parameters (as evaluated; STL
+summed over its networks), each task's headline metrics and Δm against the family's STL results. MODEL_CARD.md and README.md paste its output.
 """
 
 from __future__ import annotations
@@ -36,10 +36,18 @@ def _cell(values: dict[str, Any], task: str, metric: str) -> str:
     return "–" if value is None else f"{value:.3f}" if metric == "rmse" else f"{value:.1f}"
 
 
+def _params(result: dict[str, Any], kind: str) -> str:
+    """Total parameters in millions (STL: its networks summed; trivial: none), as evaluated."""
+    if kind == "trivial":
+        return "0"
+    count = result.get("parameters", {}).get("total")
+    return "–" if count is None else f"{count / 1e6:.2f}M"
+
+
 def table(family: str) -> str:
     """The markdown table for ``family`` (``<dataset>_<backbone>``)."""
-    header = "| model | " + " | ".join(c[2] for c in COLUMNS) + " | Δm vs STL |"
-    lines = [header, "|" + "---|" * (len(COLUMNS) + 2)]
+    header = "| model | params | " + " | ".join(c[2] for c in COLUMNS) + " | Δm vs STL |"
+    lines = [header, "|" + "---|" * (len(COLUMNS) + 3)]
     images, datasets = set(), set()
     for kind, label in ROWS:
         path = RESULTS_DIR / f"{family}.{kind}.json"
@@ -50,7 +58,9 @@ def table(family: str) -> str:
         datasets.add(result["dataset"])
         delta = result.get("delta_m")
         delta_text = "0 (reference)" if kind == "stl" else "–" if delta is None else f"{delta:+.2f}%"
-        lines.append(f"| {label} | " + " | ".join(_cell(result["values"], t, m) for t, m, _ in COLUMNS) + f" | {delta_text} |")
+        params = _params(result, kind)
+        lines.append(f"| {label} | {params} | " + " | ".join(_cell(result["values"], t, m) for t, m, _ in COLUMNS)
+                     + f" | {delta_text} |")
     manifest = load_manifest()
     for name in manifest.names():
         entry = manifest.get(name)
@@ -60,7 +70,7 @@ def table(family: str) -> str:
             datasets.add(metrics["dataset"])
             delta = metrics.get("delta_m")
             label = f"`{name}` as shipped ({metrics.get('precision', '?')})"
-            lines.append(f"| {label} | " + " | ".join(_cell(metrics["values"], t, m) for t, m, _ in COLUMNS)
+            lines.append(f"| {label} | – | " + " | ".join(_cell(metrics["values"], t, m) for t, m, _ in COLUMNS)
                          + f" | {'–' if delta is None else f'{delta:+.2f}%'} |")
     sets = ", ".join(f"{split} ({n} images)" for split, n in sorted(images))
     titles = " / ".join(dataset_spec(d).title for d in sorted(datasets))

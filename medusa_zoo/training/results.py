@@ -61,7 +61,10 @@ def merge_single_task(files: Sequence[str | Path]) -> dict[str, Any]:
         values[task] = metrics
         runs[task] = {"model": part.get("model"), "command": part.get("command")}
     dataset, split, images = keys.pop()
-    return {"kind": "stl", "dataset": dataset, "split": split, "images": images, "values": values, "runs": runs}
+    merged = {"kind": "stl", "dataset": dataset, "split": split, "images": images, "values": values, "runs": runs}
+    if all("parameters" in part for part in parts):  # one network per task: their sizes add up
+        merged["parameters"] = {k: sum(part["parameters"][k] for part in parts) for k in ("total", "backbone")}
+    return merged
 
 
 def delta_m_against(

@@ -6,7 +6,7 @@
 Each task gets the best *constant* prediction of its kind, estimated on the TRAIN split only
 (never on the split it is evaluated on). The task kind owns its constant
 (``task.baseline()``): segmentation the majority class, depth the mean depth, normals the mean
-direction, edge and saliency the empty map, dense regression the per-channel mean. The
+direction, edge and saliency the all-positive map (the best constant: their metrics maximise over thresholds), dense regression the per-channel mean. The
 predictions are scored by exactly the meters networks are scored by
 (:func:`~medusa_zoo.training.evaluation.task_meters`), at each target's own size.
 """

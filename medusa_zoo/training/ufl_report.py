@@ -1,21 +1,23 @@
-"""Reading and summarising UFL results documents (written by ``python -m medusa_zoo ufl``)."""
+"""Reading UFL results documents (written by ``python -m medusa_zoo ufl``) and their tables."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import IncompatibleConfigError
 from .ufl import UFL_FORMAT
+from .ufl_stats import OWN, comparisons, compute_minutes, mean_std, rows, stl_summary
 
 PAPER_CLAIM = ("+13.18% in UFL for Medusa (the paper's figure, from its abstract; its datasets, backbone and exact "
                "reference are not reproduced here)")
+NAMES = {"medusa": "Medusa", "mtl": "MTL", "mtinet": "MTI-Net", "padnet": "PAD-Net", "stl": "STL"}
+HEAD_NAMES = {"medusa": "Medusa head", "mtl": "HRNet head", "mtinet": "MTI-Net modules", "padnet": "PAD-Net modules"}
 
 
 def read_ufl(path: str | Path) -> dict[str, Any]:
-    """A results document written by this command."""
+    """A results document written by the ``ufl`` command."""
     try:
         document = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as bad:
@@ -25,52 +27,72 @@ def read_ufl(path: str | Path) -> dict[str, Any]:
     return document
 
 
-def summarise(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Mean over seeds of every architecture's UFL score (overall and per task) and trunk Δm."""
-    summary: dict[str, Any] = {}
-    for arch in runs[0]["architectures"]:
-        rows = [run["architectures"][arch] for run in runs]
-        tasks = list(rows[0]["ufl_per_task"])
-        summary[arch] = {
-            "ufl": _mean([r["ufl"] for r in rows]),
-            "ufl_seeds": [r["ufl"] for r in rows],
-            "ufl_per_task": {t: _mean([r["ufl_per_task"][t] for r in rows]) for t in tasks},
-            "held_out_values": {t: _mean_values([r["cells"][t]["head"]["values"] for r in rows]) for t in tasks},
-            "trunk_delta_m": _mean([r["trunk_delta_m"] for r in rows]),
-            "head_parameters": {t: rows[0]["cells"][t]["head"]["trainable_parameters"] for t in tasks},
-        }
-    return summary
+def trunk_name(arch: str) -> str:
+    """``medusa_efficientnet_lite0`` -> ``Medusa``."""
+    return NAMES.get(arch.split("_")[0], arch)
+
+
+def _pm(values: list[float], digits: int = 1, sign: bool = True) -> str:
+    mean, std = mean_std(values)
+    return f"{mean:+.{digits}f} ± {std:.{digits}f}" if sign else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _params(count: int) -> str:
+    return f"{count / 1e6:.2f}M" if count >= 1e5 else f"{count / 1e3:.0f}k"
 
 
 def markdown(document: dict[str, Any]) -> str:
-    """The results table (one row per architecture, one column per held-out task)."""
-    run = document["runs"][0]
-    held = run["held_out"]
-    primary = run["primary"]
-    names = {"medusa": "Medusa", "mtl": "MTL", "mtinet": "MTI-Net", "padnet": "PAD-Net"}
-    head = "| trunk | " + " | ".join(f"{t} ({primary[t][0]}) held out" for t in held) + " | UFL score | trunk Δm on its own tasks |"
-    lines = [head, "|---" * (len(held) + 3) + "|"]
-    stl = " | ".join(f"{run['stl'][t]['values'][primary[t][0]]:.3g}" for t in held)
-    lines.append(f"| STL (reference, same budget) | {stl} | 0 | 0 |")
-    for arch, row in document["summary"].items():
-        cells = " | ".join(
-            f"{row['held_out_values'][t][primary[t][0]]:.3g} ({row['ufl_per_task'][t]:+.2f}%)" for t in held
-        )
-        label = names.get(arch.split("_")[0], arch)
-        lines.append(f"| {label} | {cells} | **{row['ufl']:+.2f}%** | {row['trunk_delta_m']:+.2f}% |")
-    seeds = ", ".join(str(s) for s in document["seeds"])
-    lines.append("")
-    lines.append(
-        f"{document['recipe']}: trunks and STL {run['steps']} steps, heads {run['head_steps']} steps, "
-        f"{run['dataset']} {run['split']} ({run['images']} images), seed(s) {seeds} ({len(document['seeds'])} per cell). "
-        f"Each held-out cell: the head's metric (UFL term vs STL). Paper, for comparison: {PAPER_CLAIM}."
-    )
+    """The UFL table (one row per trunk and head design) and the paired comparisons."""
+    held, primary = document["held_out"], document["primary"]
+    metric = {t: primary[t][0] for t in held}
+    head = ("| trunk | head fitted | backbone params | head params | "
+            + " | ".join(f"{t} ({metric[t]}) held out" for t in held) + " | UFL score |")
+    lines = [head, "|---" * (len(held) + 5) + "|"]
+    single = stl_summary(document)
+    stl = " | ".join(f"{single[t][metric[t]][0]:.1f} ± {single[t][metric[t]][1]:.1f}" for t in held)
+    lines.append(f"| STL reference ({document['stl_steps']} steps) | HRNet head | | | {stl} | 0 |")
+    trivial = document["trivial"]["scores"]
+    cells = " | ".join(f"{document['trivial']['values'][t][metric[t]]:.3g} ({trivial[t]:+.1f}%)" for t in held)
+    lines.append(f"| best constant (trivial) | — | 0 | 0 | {cells} | {sum(trivial.values()) / len(trivial):+.1f}% |")
+    for row in sorted(rows(document), key=lambda r: (r["trunk"], not r["own_head"], r["head"])):
+        label = HEAD_NAMES.get(row["head"], row["head"]) + (" (own)" if row["own_head"] else " (common)")
+        params = _params(max(row["head_parameters"].values()))
+        cells = " | ".join(f"{_pm(row['scores'][t])}%" for t in held)  # the same mean_std as row["per_task"]
+        lines.append(f"| {trunk_name(row['trunk'])} | {label} | {_params(row['backbone_parameters'])} | {params} | "
+                     f"{cells} | **{_pm(row['ufl_seeds'])}%** |")
+    lines += ["", _footer(document), "", *_comparison_table(document)]
     return "\n".join(lines)
 
 
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values)
+def _comparison_table(document: dict[str, Any]) -> list[str]:
+    """One row per pair of trunks and head: the paired difference per held-out task and for the score."""
+    columns = [*document["held_out"], "mean"]
+    lines = ["| paired over seeds | head | " + " | ".join(c if c != "mean" else "UFL score" for c in columns) + " |",
+             "|---" * (len(columns) + 2) + "|"]
+    grouped: dict[tuple[str, str, str], dict[str, dict]] = {}
+    for c in comparisons(document):
+        grouped.setdefault((c["head"], c["a"], c["b"]), {})[c["held_out"]] = c
+    for (design, a, b), by_task in grouped.items():
+        head_label = "each its own" if design == OWN else HEAD_NAMES.get(design, design)
+        cells = " | ".join(f"{by_task[t]['mean']:+.1f} [{by_task[t]['low']:+.1f}, {by_task[t]['high']:+.1f}] "
+                           f"p={by_task[t]['p']:.2f}" for t in columns)
+        lines.append(f"| {trunk_name(a)} − {trunk_name(b)} | {head_label} | {cells} |")
+    note = ("Each cell: mean difference of the UFL terms in points, its 95% interval (t, n − 1 degrees of freedom) "
+            "and the paired t test's p value.")
+    lines += ["", note]
+    return lines
 
 
-def _mean_values(values: Sequence[dict[str, float]]) -> dict[str, float]:
-    return {k: _mean([v[k] for v in values]) for k in values[0]}
+def _footer(document: dict[str, Any]) -> str:
+    seeds = ", ".join(str(s) for s in document["seeds"])
+    minutes = compute_minutes(document)
+    return (
+        f"{document['recipe']}: trunks {document['steps']} steps, heads {document['head_steps']} steps, single-task "
+        f"references {document['stl_steps']} steps (trunk + head); {document['dataset']} {document['split']} "
+        f"({document['images']} images); seeds {seeds}; mean ± standard deviation over seeds of the UFL term (%, the "
+        f"held-out metric relative to the STL reference of the same seed; STL row: the metric itself). Saliency "
+        f"protocol: {document['saliency_protocol']} ({document['saliency_protocol_description']}). "
+        f"Wall time of the runs (one thread each, on a shared machine): trunks {minutes['trunks']:.0f} min, "
+        f"heads {minutes['heads']:.0f} min, single-task references {minutes['stl']:.0f} min. "
+        f"Paper, for comparison: {PAPER_CLAIM}."
+    )

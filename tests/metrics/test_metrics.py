@@ -201,6 +201,29 @@ def test_saliency_per_image_follows_reference_averaging() -> None:
     assert per_image.compute() == pytest.approx({"maxF": 50.0, "max_mIoU": 100.0})
 
 
+def test_saliency_reference_protocol_is_per_image_f1_on_fifteen_thresholds() -> None:
+    reference = SaliencyMeter.protocol("reference")
+    assert reference.thresholds.tolist() == pytest.approx(np.linspace(0.2, 0.9, 15).tolist())
+    pred = torch.tensor([[[0.95, 0.3, 0.1, 0.1]], [[0.6, 0.6, 0.6, 0.1]]])
+    target = torch.tensor([[[1.0, 1.0, 0.0, 0.0]], [[1.0, 0.0, 0.0, 0.0]]])
+    reference.update(pred, target)
+    best_f, best_iou = 0.0, 0.0
+    for t in np.linspace(0.2, 0.9, 15):  # the reference: per image P, R, IoU; averaged; F1 of the means
+        p_r_iou = []
+        for p, g in zip(pred[:, 0].numpy(), target[:, 0].numpy() >= 0.5):
+            m = p > t
+            tp, fp, fn = (m & g).sum(), (m & ~g).sum(), (~m & g).sum()
+            p_r_iou.append((tp / max(tp + fp, 1), tp / max(tp + fn, 1), tp / max(tp + fp + fn, 1)))
+        precision, recall, iou = np.mean(p_r_iou, axis=0)
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        best_f, best_iou = max(best_f, f1), max(best_iou, iou)
+    assert reference.compute() == pytest.approx({"maxF": 100 * best_f, "max_mIoU": 100 * best_iou})
+    pooled = SaliencyMeter.protocol("pooled")  # the package's default meter
+    assert (pooled.thresholds.numel(), pooled.beta_sq, pooled.per_image) == (99, 0.3, False)
+    with pytest.raises(IncompatibleConfigError, match="reference"):
+        SaliencyMeter.protocol("mti-net")
+
+
 def test_saliency_threshold_is_strict_and_grid_validated() -> None:
     meter = SaliencyMeter(thresholds=(0.5,))
     meter.update(torch.tensor([[[0.5]]]), torch.tensor([[[1.0]]]))

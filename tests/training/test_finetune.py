@@ -8,17 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torchvision import tv_tensors
 
 import medusa_zoo
+from medusa_zoo import ufl
 from medusa_zoo.data import SynthRooms
 from medusa_zoo.errors import DatasetError, TrainingError, UnknownTaskError
 from medusa_zoo.metrics import delta_m
-from medusa_zoo.training.evaluation import evaluate
 from medusa_zoo.training.data import evaluation_loader
-from medusa_zoo import ufl
+from medusa_zoo.training.evaluation import evaluate
 
 RESOLUTION = (64, 96)
 
@@ -123,32 +124,54 @@ def test_ufl_benchmark_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[
     recipe = tmp_path / "tiny.json"
     recipe.write_text(json.dumps(TINY))
     out = tmp_path / "ufl.json"
-    argv = ["--recipe", str(recipe), "--held-out", "normals", "depth", "--runs", str(tmp_path / "runs"),
-            "--out", str(out), "--threads", "1", "--no-progress"]
+    argv = ["--recipe", str(recipe), "--arch", "medusa_regnetx002", "mtinet_regnetx002", "--held-out", "normals",
+            "depth", "--steps", "2", "--head-steps", "1", "--seeds", "0", "1", "--common-heads", "mtl",
+            "--runs", str(tmp_path / "runs"), "--out", str(out), "--threads", "1", "--no-progress"]
     assert ufl.main(argv) == 0
     printed = capsys.readouterr().out
     document = json.loads(out.read_text())
-    run = document["runs"][0]
-    assert set(document["summary"]) == {"medusa_regnetx002", "mtl_regnetx002", "mtinet_regnetx002"}
-    primary = {t: tuple(v) for t, v in run["primary"].items()}
-    single = {t: run["stl"][t]["values"] for t in TINY["tasks"]}
-    for arch, row in run["architectures"].items():
-        for task in ("normals", "depth"):
-            cell = row["cells"][task]
-            assert task not in cell["trunk"]["values"]  # the trunk never trained on it
-            expected = delta_m({task: cell["head"]["values"]}, single, {task: primary[task]})
-            assert row["ufl_per_task"][task] == pytest.approx(expected)
-            assert cell["head"]["retrained_modules"] and all(f".{task}" in m for m in cell["head"]["retrained_modules"])
-        assert row["ufl"] == pytest.approx(sum(row["ufl_per_task"].values()) / 2)
-    mtinet = run["architectures"]["mtinet_regnetx002"]["cells"]["normals"]["head"]["retrained_modules"]
-    assert "decoder.distill.0.adapters.normals__from__semseg" in mtinet and "decoder.aggregate.normals" in mtinet
-    assert "| Medusa |" in printed and "paper's figure" in printed
-    head = tmp_path / "runs/tiny_ufl/steps2_seed0/medusa/without_normals/head_normals"
-    assert (head / "head.json").is_file()
-    stamp = (tmp_path / "runs/tiny_ufl/steps2_seed0/medusa/without_normals/model/model.safetensors").stat().st_mtime_ns
+    assert document["stl_steps"] == 3 and document["seeds"] == [0, 1]  # the fair budget: trunk + head steps
+    primary = {t: tuple(v) for t, v in document["primary"].items()}
+    cells = {(c["trunk"], c["held_out"], c["head"]): c for c in document["cells"]}
+    assert set(cells) == {(a, t, h) for a, heads in (("medusa_regnetx002", ("medusa", "mtl")),
+                                                    ("mtinet_regnetx002", ("mtinet", "mtl")))
+                          for t in ("normals", "depth") for h in heads}
+    runs = tmp_path / "runs/tiny_ufl"
+    for (arch, task, design), cell in cells.items():
+        assert cell["seeds"] == [0, 1] and len(cell["scores"]) == 2
+        assert cell["own_head"] == (design == arch.split("_")[0])
+        for i, seed in enumerate((0, 1)):
+            head_type = arch.split("_")[0]
+            trunk = json.loads((runs / f"steps2_seed{seed}/{head_type}/without_{task}/metrics.json").read_text())
+            assert task not in trunk["values"] and trunk["steps"] == 2  # the trunk never trained on it
+            stl = json.loads((runs / f"steps3_seed{seed}/stl/{task}/metrics.json").read_text())
+            assert stl["steps"] == 3
+            expected = delta_m({task: cell["values"][i]}, {task: stl["values"][task]}, {task: primary[task]})
+            assert cell["scores"][i] == pytest.approx(expected)
+    # the common head is the same design on every trunk: same size, reading the backbone only
+    assert cells[("medusa_regnetx002", "normals", "mtl")]["head_parameters"] == \
+        cells[("mtinet_regnetx002", "normals", "mtl")]["head_parameters"]
+    fitted = json.loads((runs / "steps2_seed0/mtinet/without_normals/head_normals_mtinet_steps1.json").read_text())
+    assert "decoder.distill.0.adapters.normals__from__semseg" in fitted["retrained_modules"]
+    common = json.loads((runs / "steps2_seed0/mtinet/without_normals/head_normals_mtl_steps1.json").read_text())
+    assert all(m.startswith("decoder.heads.normals") for m in common["retrained_modules"])
+    rows = {(r["trunk"], r["head"]): r for r in document["rows"]}
+    medusa = rows[("medusa_regnetx002", "medusa")]
+    per_seed = [(cells[("medusa_regnetx002", "normals", "medusa")]["scores"][i]
+                 + cells[("medusa_regnetx002", "depth", "medusa")]["scores"][i]) / 2 for i in range(2)]
+    assert medusa["ufl_seeds"] == pytest.approx(per_seed)
+    pair = next(c for c in document["comparisons"]
+                if c["head"] == "mtl" and c["held_out"] == "mean" and c["a"] == "medusa_regnetx002")
+    assert pair["mean"] == pytest.approx(np.mean(np.subtract(rows[("medusa_regnetx002", "mtl")]["ufl_seeds"],
+                                                             rows[("mtinet_regnetx002", "mtl")]["ufl_seeds"])))
+    assert pair["low"] <= pair["mean"] <= pair["high"]
+    assert set(document["trivial"]["scores"]) == {"normals", "depth"}
+    assert "| MTI-Net | HRNet head (common) |" in printed and "paper's figure" in printed
+    assert (runs / "steps2_seed0/medusa/without_normals/head_normals_medusa_steps1/head.json").is_file()
+    stamp = (runs / "steps2_seed0/medusa/without_normals/model/model.safetensors").stat().st_mtime_ns
     assert ufl.main(argv) == 0  # a second run reuses every trunk, head and reference
-    assert (tmp_path / "runs/tiny_ufl/steps2_seed0/medusa/without_normals/model/model.safetensors").stat().st_mtime_ns == stamp
-    assert json.loads(out.read_text())["summary"] == document["summary"]
+    assert (runs / "steps2_seed0/medusa/without_normals/model/model.safetensors").stat().st_mtime_ns == stamp
+    assert json.loads(out.read_text())["cells"] == document["cells"]
     assert ufl.main(["--report", str(out)]) == 0
     assert "UFL score" in capsys.readouterr().out
 
@@ -169,3 +192,23 @@ def test_finetune_new_head_example_runs(tmp_path: Path) -> None:
     assert set(record["values"]) == {"new_head", "joint_head", "untrained_head"}
     assert f"{record['values']['new_head']['mean']:6.1f}°" in done.stdout  # the file holds what was printed
     assert 0 < record["trainable"] < record["frozen"]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"common": ["mtinet"]}, "common head 'mtinet' must be a per-task head type"),
+    ({"common": ["stl"]}, "common head 'stl' must be a per-task head type"),
+    ({"saliency_protocol": "astmt"}, "unknown saliency protocol 'astmt'"),
+    ({"held_out": ["parts"]}, "not among recipe"),
+    ({"archs": ["stl_regnetx002"]}, "not a multi-task architecture"),
+])
+def test_ufl_refuses_bad_requests_before_training(tmp_path: Path, change: dict, message: str) -> None:
+    from medusa_zoo.errors import RecipeError
+    from medusa_zoo.training.recipe import recipe_from_dict
+    from medusa_zoo.training.ufl import Budget, run_protocol
+
+    arguments = {"archs": ["medusa_regnetx002"], "held_out": ["normals"], "common": ["mtl"],
+                 "saliency_protocol": "pooled", **change}
+    with pytest.raises(RecipeError, match=message):
+        run_protocol(recipe_from_dict(TINY), arguments["archs"], arguments["held_out"], [Budget(2, 1, 0)],
+                     tmp_path, arguments["common"], arguments["saliency_protocol"])
+    assert not any(tmp_path.iterdir())  # nothing was trained

@@ -1,4 +1,4 @@
-"""Trivial predictors (majority class, mean depth, mean normal, empty maps): fitting and scoring."""
+"""Trivial predictors (majority class, mean depth, mean normal, all-positive maps): fitting and scoring."""
 
 from __future__ import annotations
 
@@ -125,12 +125,21 @@ def test_constant_normal_mean_angle_matches_direct_computation(predictor, val):
     assert values["within_30"] == pytest.approx(100.0 * (angles < 30).mean(), abs=1e-6)
 
 
-def test_empty_edge_and_saliency_score_zero_while_a_perfect_map_does_not(predictor, val):
+def test_edge_and_saliency_constants_are_the_all_positive_map(predictor, val):
     values = evaluate_trivial(predictor, val, "synthrooms")
-    # EdgeMeter: no pixel >= any threshold -> P = R = 0 -> F = 0 at every threshold -> odsF 0
-    assert values["edge"] == {"odsF": 0.0}
-    # SaliencyMeter: p = 0 is never > t -> tp = fp = 0 -> F 0 and foreground IoU 0 / (fn) = 0
-    assert values["saliency"] == {"maxF": 0.0, "max_mIoU": 0.0}
+    batch = collate([val[i] for i in range(len(val))])
+    target = batch["saliency"][:, 0]
+    labelled = target != 255
+    positive = ((target >= 0.5) & labelled).sum().item()
+    # every labelled pixel predicted salient: IoU = positives / labelled, precision the same, recall 1
+    iou = positive / labelled.sum().item()
+    assert values["saliency"]["max_mIoU"] == pytest.approx(100 * iou)
+    assert values["saliency"]["maxF"] == pytest.approx(100 * 1.3 * iou / (0.3 * iou + 1))
+    # no constant does better: the empty map scores 0, and any constant is all or nothing per threshold
+    empty = SaliencyMeter()
+    empty.update(torch.zeros_like(target), batch["saliency"])
+    assert empty.compute()["max_mIoU"] == 0.0 < values["saliency"]["max_mIoU"]
+    assert values["edge"]["odsF"] > 0
     batch = collate([val[i] for i in range(len(val))])
     edge, saliency = EdgeMeter(), SaliencyMeter()
     edge.update(batch["edge"][:, 0], batch["edge"])
@@ -171,7 +180,7 @@ def test_command_line_writes_results(tmp_path, capsys):
     assert doc["format"] == "medusa_zoo.results/1" and doc["kind"] == "trivial"
     assert (doc["dataset"], doc["split"], doc["images"], doc["fit_images"]) == ("synthrooms", "val", 2, 2)
     assert list(doc["values"]) == TASKS and list(doc["statistics"]) == TASKS
-    assert doc["values"]["edge"]["odsF"] == 0.0
+    assert doc["constants"]["saliency"].startswith("all positive") and doc["values"]["saliency"]["max_mIoU"] > 0
     assert doc["command"] == "python -m medusa_zoo trivial " + shlex.join(argv)
     assert "semseg" in printed and "mIoU" in printed and "majority class" in printed
     assert doc["constants"]["depth"].startswith("mean depth")
