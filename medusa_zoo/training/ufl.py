@@ -224,32 +224,37 @@ def run_protocol(recipe: Recipe, archs: Sequence[str], held_out: Sequence[str], 
     """Every cell of ``archs`` × ``held_out`` × head design over the seeds of ``budgets``, as one document."""
     _check(recipe, archs, held_out, common, saliency_protocol, budgets)
     primary = primary_metrics(dataset_tasks(recipe.dataset, list(held_out)), recipe.dataset)
-    stl = {b.seed: stl_references(recipe, b, held_out, root, threads, progress) for b in budgets}
+    references = {b.seed: stl_references(recipe, b, held_out, root, threads, progress) for b in budgets}
+    # every result as the metrics of the chosen protocol: {seed: {task: {metric: value}}}
+    single = {seed: {t: _values(t, {**m, "values": m["values"][t]}, saliency_protocol) for t, m in by_task.items()}
+              for seed, by_task in references.items()}
+
+    def term(task: str, values: dict[str, float], reference: dict[str, float]) -> float:
+        return delta_m({task: values}, {task: reference}, {task: primary[task]})
+
     cells = []
     for arch in archs:
         for task in held_out:
             for design in head_designs(arch, common):
                 fits = [fit_head(recipe, b, arch, task, design, root, threads, progress) for b in budgets]
                 trunks = [trunk(recipe, b, arch, task, root)[1] for b in budgets]
-                scores = [_ufl_term(task, f, stl[b.seed][task], primary[task], saliency_protocol)
-                          for f, b in zip(fits, budgets)]
+                values = [_values(task, f, saliency_protocol) for f in fits]
                 cells.append({
                     "trunk": arch, "held_out": task, "head": design, "own_head": fits[0]["own"],
-                    "seeds": [b.seed for b in budgets], "scores": scores,
-                    "values": [_values(task, f, saliency_protocol) for f in fits],
+                    "seeds": [b.seed for b in budgets],
+                    "scores": [term(task, v, single[b.seed][task]) for v, b in zip(values, budgets)],
+                    "values": values,
                     "head_parameters": fits[0]["trainable_parameters"],
                     "frozen_parameters": fits[0]["frozen_parameters"],
                     "backbone_parameters": fits[0]["backbone_parameters"],
                     "head_wall_s": [f["wall_s"] for f in fits], "trunk_wall_s": [t.get("wall_s") for t in trunks],
                 })
     trivial = trivial_row(recipe, held_out, budgets[0].images, root)
-    stl_mean = {t: {k: sum(stl[b.seed][t]["values"][t][k] for b in budgets) / len(budgets)
-                    for k in stl[budgets[0].seed][t]["values"][t]} for t in held_out}
-    trivial_scores = {t: _ufl_term(t, {"values": trivial["values"][t],
-                                       "values_reference": trivial["values"].get("saliency_reference")},
-                                   {"values": {t: stl_mean[t]},
-                                    "values_reference": _mean_reference(stl, budgets, t)}, primary[t], saliency_protocol)
-                      for t in held_out}
+    constants = {t: _values(t, {"values": trivial["values"][t],
+                                "values_reference": trivial["values"].get("saliency_reference")}, saliency_protocol)
+                 for t in held_out}
+    stl_mean = {t: {k: sum(single[b.seed][t][k] for b in budgets) / len(budgets) for k in single[budgets[0].seed][t]}
+                for t in held_out}
     first = budgets[0]
     return {
         "protocol": UFL_FORMAT, "recipe": recipe.name, "dataset": recipe.dataset, "split": recipe.eval_split,
@@ -258,36 +263,19 @@ def run_protocol(recipe: Recipe, archs: Sequence[str], held_out: Sequence[str], 
         "seeds": [b.seed for b in budgets], "held_out": list(held_out), "common_heads": list(common),
         "saliency_protocol": saliency_protocol, "saliency_protocol_description": SALIENCY_PROTOCOLS[saliency_protocol],
         "primary": {t: list(v) for t, v in primary.items()},
-        "stl": {t: {"values": [_values(t, {**stl[b.seed][t], "values": stl[b.seed][t]["values"][t]}, saliency_protocol)
-                               for b in budgets],
-                    "wall_s": [stl[b.seed][t].get("wall_s") for b in budgets]} for t in held_out},
-        "trivial": {"fit_images": trivial["fit_images"], "statistics": trivial["statistics"],
-                    "values": {t: _values(t, {"values": trivial["values"][t],
-                                              "values_reference": trivial["values"].get("saliency_reference")},
-                                          saliency_protocol) for t in held_out},
-                    "scores": trivial_scores},
+        "stl": {t: {"values": [single[b.seed][t] for b in budgets],
+                    "wall_s": [references[b.seed][t].get("wall_s") for b in budgets]} for t in held_out},
+        "trivial": {"fit_images": trivial["fit_images"], "statistics": trivial["statistics"], "values": constants,
+                    "scores": {t: term(t, constants[t], stl_mean[t]) for t in held_out}},
         "cells": cells,
     }
 
 
-def _values(task: str, fit: dict[str, Any], protocol: str) -> dict[str, float]:
+def _values(task: str, result: dict[str, Any], protocol: str) -> dict[str, float]:
+    """The metrics of ``result`` under the saliency ``protocol`` (other tasks have one set)."""
     if task == "saliency" and protocol == "reference":
-        return fit["values_reference"]
-    return fit["values"]
-
-
-def _mean_reference(stl: dict[int, dict], budgets: Sequence[Budget], task: str) -> dict[str, float] | None:
-    if task != "saliency":
-        return None
-    rows = [stl[b.seed][task]["values_reference"] for b in budgets]
-    return {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
-
-
-def _ufl_term(task: str, fit: dict[str, Any], reference: dict[str, Any], primary: tuple[str, bool],
-              protocol: str) -> float:
-    """The held-out metric's relative difference to the single-task reference, in percent."""
-    single = _values(task, {**reference, "values": reference["values"][task]}, protocol)
-    return delta_m({task: _values(task, fit, protocol)}, {task: single}, {task: primary})
+        return result["values_reference"]
+    return result["values"]
 
 
 def _check(recipe: Recipe, archs: Sequence[str], held_out: Sequence[str], common: Sequence[str],
